@@ -1,0 +1,329 @@
+//! The command line: flags, and the glue from each command to the library.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::clock::Clock;
+use crate::config::{Overrides, Workspace};
+use crate::diag::{Diagnostic, render_all};
+use crate::engine::Engine;
+use crate::period::Period;
+use crate::run::{RunEvent, RunOutcome, run_pipeline};
+use crate::sample::{SampleFormat, SampleOptions};
+use crate::spec::{self, Pipeline};
+
+/// Exit codes: success, data or check failure, usage or configuration error.
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_DATA: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sextant",
+    version,
+    about = "YAML pipelines on DataFusion that turn sales and market-research data into KPI reviews",
+    long_about = "sextant reads sales and market-research data (CSV, Parquet, JSON; local or object storage), \
+runs the SQL steps of YAML pipelines on DataFusion, gates them with data-quality checks, and publishes \
+the results under <output_root>/<pipeline>/<period>/.\n\n\
+The workspace is the nearest folder holding config/sextant.yaml; pipelines are found in its pipelines/ folder.\n\n\
+Exit codes: 0 success, 1 data or check failure, 2 usage or configuration error.\n\
+Logs: set RUST_LOG=debug for details.",
+    after_help = "Examples:\n  sextant run monthly_review --period 2026-10\n  sextant validate\n  sextant sample --out /tmp/sales --customers 5000 --months 36 --format parquet"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// When to colour diagnostics.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// Where data is read from and runs are written to.
+#[derive(Debug, Args, Default)]
+pub struct RootArgs {
+    /// Folder (or object-store URL) holding the input tables; overrides `data_root` in config/sextant.yaml.
+    #[arg(long, env = "SEXTANT_DATA_ROOT", value_name = "DIR|URL")]
+    pub data_root: Option<String>,
+    /// Folder (or object-store URL) the runs are written to; overrides `output_root`.
+    #[arg(long = "out", env = "SEXTANT_OUTPUT_ROOT", value_name = "DIR|URL")]
+    pub output_root: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run pipelines for a period and publish their outputs.
+    ///
+    /// Writes <output_root>/<pipeline>/<period>/tables/* and run.json. A run whose `error`
+    /// checks fail, or whose inputs cannot be read, publishes nothing; the attempt is
+    /// recorded under <output_root>/<pipeline>/.runs/.
+    Run {
+        /// Pipeline files, or names of pipelines in pipelines/ (without .yaml).
+        #[arg(required = true, value_name = "PIPELINE")]
+        pipelines: Vec<String>,
+        /// The period: a month `2026-10`, a quarter `2026-Q3`, a (fiscal) year `2026`,
+        /// or `latest`, the last closed period of the pipeline's grain.
+        #[arg(long, short, default_value = "latest")]
+        period: String,
+        #[command(flatten)]
+        roots: RootArgs,
+    },
+    /// Check pipelines without running them: parse the YAML, read the sources' schemas,
+    /// and plan every SQL step and check. Reports every problem at once.
+    Validate {
+        /// Pipeline files or names; all of pipelines/ when omitted.
+        #[arg(value_name = "PIPELINE")]
+        pipelines: Vec<String>,
+        #[command(flatten)]
+        roots: RootArgs,
+    },
+    /// Generate a deterministic sample dataset of every table in the data contract.
+    Sample(SampleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    /// Folder to write the tables into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Seed of the generator: the same seed gives the same bytes.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Number of customer accounts.
+    #[arg(long, default_value_t = 300)]
+    pub customers: usize,
+    /// Months of history, ending with --end.
+    #[arg(long, default_value_t = 24)]
+    pub months: u32,
+    /// Last month of history.
+    #[arg(long, default_value = "2026-10", value_name = "YYYY-MM")]
+    pub end: String,
+    /// Inject the dirt real exports have (duplicates, unknown ids, text in number columns, a short row).
+    #[arg(long)]
+    pub dirty: bool,
+    /// File format; Parquet for large benchmark data.
+    #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
+    pub format: FormatArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    Csv,
+    Parquet,
+}
+
+struct Ui {
+    color: bool,
+}
+
+impl Ui {
+    fn problems(&self, diagnostics: &[Diagnostic]) {
+        eprint!("{}", render_all(diagnostics, self.color));
+    }
+}
+
+/// Runs the parsed command line; returns the process exit code.
+pub async fn main(cli: Cli) -> ExitCode {
+    let color = match cli.global.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let ui = Ui { color };
+    let clock = match Clock::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    if let Command::Sample(args) = &cli.command {
+        return ExitCode::from(sample(args));
+    }
+    let roots = match &cli.command {
+        Command::Run { roots, .. } | Command::Validate { roots, .. } => roots,
+        Command::Sample(_) => return ExitCode::from(EXIT_OK),
+    };
+    let overrides = Overrides { data_root: roots.data_root.clone(), output_root: roots.output_root.clone() };
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let ws = match Workspace::discover(&cwd, &overrides) {
+        Ok(ws) => ws,
+        Err(d) => {
+            ui.problems(&d);
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let code = match &cli.command {
+        Command::Run { pipelines, period, .. } => run(&ui, &ws, &clock, pipelines, period).await,
+        Command::Validate { pipelines, .. } => validate(&ui, &ws, &clock, pipelines).await,
+        Command::Sample(_) => EXIT_OK,
+    };
+    ExitCode::from(code)
+}
+
+fn pipeline_paths(ws: &Workspace, args: &[String]) -> Vec<PathBuf> {
+    let paths: Vec<PathBuf> = if args.is_empty() { ws.all_pipelines() } else { args.iter().map(|a| ws.pipeline_path(a)).collect() };
+    paths.iter().map(|p| display_path(ws, p)).collect()
+}
+
+fn load_pipelines(ui: &Ui, ws: &Workspace, args: &[String]) -> (Vec<Pipeline>, bool) {
+    let paths = pipeline_paths(ws, args);
+    if paths.is_empty() {
+        eprintln!("error: no pipelines found in {}", ws.root.join("pipelines").display());
+        return (Vec::new(), false);
+    }
+    let mut ok = true;
+    let mut loaded = Vec::new();
+    for path in paths {
+        match spec::load(&path) {
+            Ok(p) => loaded.push(p),
+            Err(d) => {
+                ui.problems(&d);
+                ok = false;
+            }
+        }
+    }
+    (loaded, ok)
+}
+
+/// Paths inside the workspace are shown relative to it, as the user typed them.
+fn display_path(ws: &Workspace, path: &Path) -> PathBuf {
+    path.strip_prefix(&ws.root).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
+}
+
+async fn run(ui: &Ui, ws: &Workspace, clock: &Clock, args: &[String], period_text: &str) -> u8 {
+    let (pipelines, ok) = load_pipelines(ui, ws, args);
+    if !ok {
+        return EXIT_USAGE;
+    }
+    let mut code = EXIT_OK;
+    for pipeline in pipelines {
+        let today = clock.today(&ws.timezone);
+        let period = match Period::parse(period_text, pipeline.grain, pipeline.fiscal_year_start, today) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_USAGE;
+            }
+        };
+        eprintln!("▶ {} for {period} ({} to {}), data from {}", pipeline.name, period.start(), period.as_of(), ws.data_root);
+        let name = pipeline.name.clone();
+        let on_event = |e: RunEvent<'_>| match e {
+            RunEvent::Phase(p) => eprintln!("  · {p}"),
+            RunEvent::Step(s) => eprintln!("    step  {:<32} {:>8} rows {:>6} ms", s.name, s.rows, s.millis),
+            RunEvent::Check(c) => {
+                let mark = if c.passed { "ok" } else if c.blocks() { "FAILED" } else { "warn" };
+                eprintln!("    check {:<48} {mark}{}", c.name, if c.passed { String::new() } else { format!(": {}", c.message) });
+            }
+            RunEvent::Export { path, rows } => eprintln!("    wrote {path} ({rows} rows)"),
+        };
+        match run_pipeline(ws, Arc::new(pipeline), period, clock, &on_event).await {
+            Ok(RunOutcome::Succeeded(m)) => {
+                let dir = format!("{}/{}", ws.output_root, crate::run::run_dir(&name, &period));
+                println!("✔ {name} {period}: published {} files to {dir}/ (run {})", m.outputs.len() + 1, m.run_id);
+            }
+            Ok(RunOutcome::Failed(m, problems)) => {
+                ui.problems(&problems);
+                eprintln!(
+                    "✘ {name} {period}: run {} failed; nothing was published (attempt recorded in {}/{name}/.runs/{period}/)",
+                    m.run_id, ws.output_root
+                );
+                code = code.max(EXIT_DATA);
+            }
+            Err(e) => {
+                eprintln!("✘ {name} {period}: {e}");
+                code = code.max(EXIT_DATA);
+            }
+        }
+    }
+    code
+}
+
+async fn validate(ui: &Ui, ws: &Workspace, clock: &Clock, args: &[String]) -> u8 {
+    let paths = pipeline_paths(ws, args);
+    if paths.is_empty() {
+        eprintln!("error: no pipelines found in {}", ws.root.join("pipelines").display());
+        return EXIT_USAGE;
+    }
+    let mut ok = true;
+    for path in paths {
+        let (pipeline, mut problems) = spec::load_lenient(&path);
+        let Some(pipeline) = pipeline else {
+            ui.problems(&problems);
+            ok = false;
+            continue;
+        };
+        let period = Period::containing(clock.today(&ws.timezone), pipeline.grain, pipeline.fiscal_year_start).previous();
+        let (name, path) = (pipeline.name.clone(), pipeline.path.display().to_string());
+        let (sources, steps, checks) = (pipeline.sources.len(), pipeline.steps.len(), pipeline.checks.len());
+        let engine = Engine::new(Arc::new(pipeline), &period);
+        problems.extend(match engine.register_sources(&ws.data_root).await {
+            Ok(_) => engine.validate().await,
+            // Without the sources' schemas, the steps cannot be planned.
+            Err(p) => p,
+        });
+        if problems.is_empty() {
+            println!("✔ {path}: `{name}` is valid ({sources} sources, {steps} steps, {checks} checks)");
+        } else {
+            ui.problems(&problems);
+            ok = false;
+        }
+    }
+    if ok { EXIT_OK } else { EXIT_USAGE }
+}
+
+fn sample(args: &SampleArgs) -> u8 {
+    let end_month = match chrono::NaiveDate::parse_from_str(&format!("{}-01", args.end), "%Y-%m-%d") {
+        Ok(d) => d,
+        Err(_) => {
+            eprintln!("error: --end `{}` is not a month; write it as YYYY-MM, e.g. 2026-10", args.end);
+            return EXIT_USAGE;
+        }
+    };
+    let opts = SampleOptions {
+        seed: args.seed,
+        customers: args.customers,
+        months: args.months,
+        end_month,
+        dirty: args.dirty,
+        format: match args.format {
+            FormatArg::Csv => SampleFormat::Csv,
+            FormatArg::Parquet => SampleFormat::Parquet,
+        },
+    };
+    let bar = indicatif::ProgressBar::new_spinner();
+    if !std::io::stderr().is_terminal() {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let progress = |table: &str, rows: u64| bar.set_message(format!("{table}: {rows} rows"));
+    let result = crate::sample::generate(&opts, &args.out, &progress);
+    bar.finish_and_clear();
+    match result {
+        Ok(summary) => {
+            for (table, rows, file) in &summary.tables {
+                println!("{table:<20} {rows:>10} rows  {}", file.display());
+            }
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_DATA
+        }
+    }
+}

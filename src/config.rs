@@ -1,0 +1,273 @@
+//! The workspace configuration, `config/sextant.yaml`: where data comes from, where
+//! outputs go, and the defaults for time zone and locale.
+//!
+//! `${VAR}` anywhere in the file is replaced by the environment variable `VAR` before the
+//! YAML is read (`$${` writes a literal `${`), so secrets never appear as literals.
+//! `--data-root`/`SEXTANT_DATA_ROOT` and `--out`/`SEXTANT_OUTPUT_ROOT` override the file.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::diag::{Diagnostic, Place, SourceText, did_you_mean};
+
+/// Where the config file lives, relative to the workspace root.
+pub const CONFIG_FILE: &str = "config/sextant.yaml";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    data_root: Option<String>,
+    #[serde(default)]
+    output_root: Option<String>,
+    #[serde(default)]
+    timezone: Option<String>,
+    #[serde(default)]
+    locale: Option<String>,
+}
+
+/// A storage root: a local directory or an object-store URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Root {
+    Local(PathBuf),
+    Url(url::Url),
+}
+
+impl Root {
+    /// Parses `text`; relative local paths resolve against `base`.
+    pub fn parse(text: &str, base: &Path) -> Result<Root, String> {
+        if text.contains("://") {
+            let url = url::Url::parse(text).map_err(|e| format!("`{text}` is not a valid URL: {e}"))?;
+            if url.scheme() == "file" {
+                return url.to_file_path().map(Root::Local).map_err(|()| format!("`{text}` is not a local path"));
+            }
+            Ok(Root::Url(url))
+        } else {
+            let p = Path::new(text);
+            Ok(Root::Local(if p.is_absolute() { p.to_path_buf() } else { base.join(p) }))
+        }
+    }
+}
+
+impl std::fmt::Display for Root {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Root::Local(p) => write!(f, "{}", p.display()),
+            Root::Url(u) => write!(f, "{u}"),
+        }
+    }
+}
+
+/// The checked workspace configuration.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    /// The directory holding `config/` and `pipelines/`; relative paths resolve against it.
+    pub root: PathBuf,
+    pub data_root: Root,
+    pub output_root: Root,
+    /// IANA time zone for schedules and "today"; `UTC` by default.
+    pub timezone: String,
+    /// `en` or `zh-CN`.
+    pub locale: String,
+}
+
+/// Overrides from flags or environment, applied over the file.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub data_root: Option<String>,
+    pub output_root: Option<String>,
+}
+
+impl Workspace {
+    /// Finds the workspace: the nearest directory at or above `start` that holds
+    /// `config/sextant.yaml`; without one, `start` with the defaults.
+    ///
+    /// # Errors
+    /// Diagnostics for an unreadable or invalid config file, or a `${VAR}` that is not set.
+    pub fn discover(start: &Path, overrides: &Overrides) -> Result<Workspace, Vec<Diagnostic>> {
+        let root = start
+            .ancestors()
+            .find(|d| d.join(CONFIG_FILE).is_file())
+            .unwrap_or(start)
+            .to_path_buf();
+        let file = if root == start { PathBuf::from(CONFIG_FILE) } else { root.join(CONFIG_FILE) };
+        if root.join(CONFIG_FILE).is_file() {
+            let text = std::fs::read_to_string(root.join(CONFIG_FILE)).map_err(|e| {
+                vec![Diagnostic::new("config::unreadable", format!("cannot read {}: {e}", file.display()))]
+            })?;
+            Self::from_str(&root, &file, &text, overrides, &|k| std::env::var(k).ok())
+        } else {
+            Self::from_str(&root, &file, "", overrides, &|k| std::env::var(k).ok())
+        }
+    }
+
+    /// Builds the workspace from config `text` (read from `file`), looking variables up with `env`.
+    ///
+    /// # Errors
+    /// As [`Workspace::discover`].
+    pub fn from_str(
+        root: &Path,
+        file: &Path,
+        text: &str,
+        overrides: &Overrides,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Workspace, Vec<Diagnostic>> {
+        let source = SourceText::new(file.display().to_string(), text);
+        let expanded = interpolate(&source, env)?;
+        let raw: RawConfig = if expanded.trim().is_empty() {
+            RawConfig { data_root: None, output_root: None, timezone: None, locale: None }
+        } else {
+            serde_saphyr::from_str(&expanded).map_err(|e| {
+                let e = e.without_snippet();
+                let mut d = match e {
+                    serde_saphyr::Error::SerdeUnknownField { field, expected, .. } => {
+                        let hint = did_you_mean(field, expected.iter().copied())
+                            .map_or_else(|| format!("allowed keys: {}", expected.join(", ")), |b| format!("did you mean `{b}`?"));
+                        Diagnostic::new("config::unknown-key", format!("unknown key `{field}`")).with_hint(hint)
+                    }
+                    other => Diagnostic::new("config::yaml", other.to_string()),
+                };
+                if let Some(loc) = e.location().filter(|l| l.line() > 0) {
+                    d = d.at(&source, Place { line: loc.line() as usize, column: loc.column() as usize, len: 1 });
+                }
+                vec![d]
+            })?
+        };
+        let mut problems = Vec::new();
+        let mut root_of = |what: &str, value: Option<String>, default: &str| {
+            let text = value.unwrap_or_else(|| default.to_string());
+            Root::parse(&text, root).unwrap_or_else(|e| {
+                problems.push(Diagnostic::new("config::root", format!("{what}: {e}")));
+                Root::Local(root.join(default))
+            })
+        };
+        let data_root = root_of("data_root", overrides.data_root.clone().or(raw.data_root), "data");
+        let output_root = root_of("output_root", overrides.output_root.clone().or(raw.output_root), "out");
+        let locale = raw.locale.unwrap_or_else(|| "en".into());
+        if !matches!(locale.as_str(), "en" | "zh-CN") {
+            problems.push(Diagnostic::new("config::locale", format!("unknown locale `{locale}`")).with_hint("use `en` or `zh-CN`"));
+        }
+        let timezone = raw.timezone.unwrap_or_else(|| "UTC".into());
+        if problems.is_empty() {
+            Ok(Workspace { root: root.to_path_buf(), data_root, output_root, timezone, locale })
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Resolves a pipeline argument: a path to a YAML file, or a name in `pipelines/`.
+    pub fn pipeline_path(&self, arg: &str) -> PathBuf {
+        let p = Path::new(arg);
+        if p.extension().is_some() || p.components().count() > 1 {
+            return p.to_path_buf();
+        }
+        self.root.join("pipelines").join(format!("{arg}.yaml"))
+    }
+
+    /// Every `*.yaml` in `pipelines/`, sorted.
+    pub fn all_pipelines(&self) -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(self.root.join("pipelines"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+            .collect();
+        found.sort();
+        found
+    }
+}
+
+/// Replaces `${VAR}` with the variable's value; `$${` stays a literal `${`.
+///
+/// # Errors
+/// One diagnostic per unset variable, pointing at its place in the file.
+pub fn interpolate(source: &SourceText, env: &dyn Fn(&str) -> Option<String>) -> Result<String, Vec<Diagnostic>> {
+    let mut out = String::with_capacity(source.text().len());
+    let mut problems = Vec::new();
+    for (i, full_line) in source.text().split_inclusive('\n').enumerate() {
+        // Comments are copied as they are: a `${VAR}` in a comment is documentation.
+        let (line, comment) = full_line.split_at(comment_start(full_line));
+        let mut rest = line;
+        while let Some(pos) = rest.find("${") {
+            if rest[..pos].ends_with('$') {
+                out.push_str(&rest[..pos - 1]);
+                out.push_str("${");
+                rest = &rest[pos + 2..];
+                continue;
+            }
+            out.push_str(&rest[..pos]);
+            let Some(end) = rest[pos..].find('}') else {
+                out.push_str(&rest[pos..]);
+                rest = "";
+                break;
+            };
+            let name = &rest[pos + 2..pos + end];
+            match env(name) {
+                Some(v) => out.push_str(&v),
+                None => {
+                    let column = line[..line.len() - rest.len() + pos].chars().count() + 1;
+                    problems.push(
+                        Diagnostic::new("config::unset-variable", format!("environment variable `{name}` is not set"))
+                            .at(source, Place { line: i + 1, column, len: end + 1 })
+                            .with_label("needs a value")
+                            .with_hint(format!("export {name}=... before running sextant")),
+                    );
+                }
+            }
+            rest = &rest[pos + end + 1..];
+        }
+        out.push_str(rest);
+        out.push_str(comment);
+    }
+    if problems.is_empty() { Ok(out) } else { Err(problems) }
+}
+
+/// Byte offset of the YAML comment on `line` (a `#` at the start or after a blank,
+/// outside quotes), or the line's length.
+fn comment_start(line: &str) -> usize {
+    let mut quote: Option<char> = None;
+    let mut prev = ' ';
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '#') if prev.is_whitespace() => return i,
+            _ => {}
+        }
+        prev = c;
+    }
+    line.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(k: &str) -> Option<String> {
+        (k == "BUCKET").then(|| "acme-reports".to_string())
+    }
+
+    #[test]
+    fn interpolates_and_overrides() {
+        let text = "data_root: data/sample\noutput_root: s3://${BUCKET}/sextant\nlocale: zh-CN\n";
+        let ws = Workspace::from_str(Path::new("/w"), Path::new("/w/config/sextant.yaml"), text, &Overrides::default(), &env).unwrap();
+        assert_eq!(ws.data_root, Root::Local(PathBuf::from("/w/data/sample")));
+        assert_eq!(ws.output_root, Root::Url(url::Url::parse("s3://acme-reports/sextant").unwrap()));
+        let o = Overrides { data_root: Some("/tmp/d".into()), output_root: None };
+        let ws = Workspace::from_str(Path::new("/w"), Path::new("c.yaml"), text, &o, &env).unwrap();
+        assert_eq!(ws.data_root, Root::Local(PathBuf::from("/tmp/d")));
+    }
+
+    #[test]
+    fn unset_variable_points_at_its_place() {
+        let text = "data_root: data\noutput_root: s3://${NOPE}/x\n";
+        let errs = Workspace::from_str(Path::new("/w"), Path::new("c.yaml"), text, &Overrides::default(), &env).unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].place, Some(Place { line: 2, column: 19, len: 7 }));
+        assert_eq!(interpolate(&SourceText::new("x", "a: $${KEEP}"), &env).unwrap(), "a: ${KEEP}");
+        let commented = "# use ${NOPE} here\na: '#${BUCKET}' # ${NOPE}\n";
+        assert_eq!(interpolate(&SourceText::new("x", commented), &env).unwrap(), "# use ${NOPE} here\na: '#acme-reports' # ${NOPE}\n");
+    }
+}

@@ -1,0 +1,278 @@
+//! The engine: DataFusion runs the pipeline's sources, steps and checks.
+//!
+//! Data path: [`sources`] registers each input as a table (schema only) and reads it once
+//! for its checksum and dirty rows; [`Engine::run_steps`] plans every step with the period
+//! bound as typed parameters and runs independent steps concurrently; [`checks`] gates the
+//! results. [`Engine::validate`] does the same planning without scanning any data.
+
+pub mod checks;
+pub mod csv_check;
+pub mod objects;
+pub mod sources;
+pub mod sql;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use datafusion::common::{ParamValues, ScalarValue};
+use datafusion::datasource::MemTable;
+use datafusion::datasource::view::ViewTable;
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
+use serde::Serialize;
+
+use crate::config::Root;
+use crate::diag::{Diagnostic, did_you_mean};
+use crate::period::Period;
+use crate::spec::{Pipeline, StepSpec};
+pub use sources::{InputRecord, ResolvedSource};
+
+/// A step's outcome, as recorded in `run.json`.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct StepRecord {
+    pub name: String,
+    pub rows: u64,
+    pub millis: u64,
+}
+
+/// The period parameters bound into every query (`$period_start` …), as `Date32`.
+pub fn period_params(period: &Period) -> ParamValues {
+    let date = |d: NaiveDate| {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+        ScalarValue::Date32(Some((d - epoch).num_days() as i32)).into()
+    };
+    let (prev, yoy) = (period.previous(), period.year_ago());
+    let map: HashMap<String, _> = [
+        ("period_start", date(period.start())),
+        ("period_end", date(period.end())),
+        ("prev_start", date(prev.start())),
+        ("prev_end", date(prev.end())),
+        ("yoy_start", date(yoy.start())),
+        ("yoy_end", date(yoy.end())),
+        ("as_of", date(period.as_of())),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    ParamValues::Map(map)
+}
+
+/// One pipeline's DataFusion session.
+pub struct Engine {
+    ctx: SessionContext,
+    pipeline: Arc<Pipeline>,
+    params: ParamValues,
+}
+
+impl Engine {
+    /// A fresh session for `pipeline` evaluated for `period`.
+    pub fn new(pipeline: Arc<Pipeline>, period: &Period) -> Engine {
+        let config = SessionConfig::new().with_information_schema(false);
+        Engine { ctx: SessionContext::new_with_config(config), pipeline, params: period_params(period) }
+    }
+
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    pub fn params(&self) -> &ParamValues {
+        &self.params
+    }
+
+    /// Registers every source; reads schemas only.
+    ///
+    /// # Errors
+    /// One diagnostic per source that cannot be registered.
+    pub async fn register_sources(&self, data_root: &Root) -> Result<Vec<ResolvedSource>, Vec<Diagnostic>> {
+        let registrations = self
+            .pipeline
+            .sources
+            .iter()
+            .map(|s| sources::register(&self.ctx, &self.pipeline, s, data_root));
+        let (ok, errs): (Vec<_>, Vec<_>) = futures::future::join_all(registrations).await.into_iter().partition(Result::is_ok);
+        if errs.is_empty() {
+            Ok(ok.into_iter().flatten().collect())
+        } else {
+            Err(errs.into_iter().filter_map(Result::err).collect())
+        }
+    }
+
+    /// For each step, the earlier tables it reads; with the problems of steps that read
+    /// an undefined table or a table defined only further down.
+    fn step_dependencies(&self) -> (BTreeMap<String, Vec<String>>, Vec<Diagnostic>) {
+        let state = self.ctx.state();
+        let p = &self.pipeline;
+        let mut deps = BTreeMap::new();
+        let mut problems = Vec::new();
+        let mut defined: HashSet<&str> = p.sources.iter().map(|s| s.name.as_str()).collect();
+        for (i, step) in p.steps.iter().enumerate() {
+            let what = format!("step `{}`", step.name);
+            match sql::parse(&state, p, &step.sql, &what) {
+                Err(d) => problems.push(d),
+                Ok(stmt) => {
+                    let refs = sql::table_references(&state, &stmt);
+                    let mut ok = true;
+                    for r in &refs {
+                        if defined.contains(r.as_str()) {
+                            continue;
+                        }
+                        ok = false;
+                        let later = p.steps[i + 1..].iter().find(|s| s.name == *r);
+                        let (message, hint) = match later {
+                            Some(_) => (
+                                format!("{what} reads `{r}`, which is defined by a later step"),
+                                format!("move step `{r}` above step `{}`", step.name),
+                            ),
+                            None => (
+                                format!("{what} reads table `{r}`, which is not defined"),
+                                match did_you_mean(r, defined.iter().copied()) {
+                                    Some(b) => format!("did you mean `{b}`? Tables available here: sources and earlier steps"),
+                                    None => format!(
+                                        "define a source or an earlier step named `{r}`; available here: {}",
+                                        { let mut v: Vec<&str> = defined.iter().copied().collect(); v.sort(); v.join(", ") }
+                                    ),
+                                },
+                            ),
+                        };
+                        problems.push(
+                            Diagnostic::new("sql::unknown-table", message)
+                                .at(&p.file, step.sql.place_of(r))
+                                .with_label("not defined")
+                                .with_hint(hint),
+                        );
+                    }
+                    if ok {
+                        deps.insert(step.name.clone(), refs.into_iter().filter(|r| p.steps.iter().any(|s| s.name == *r)).collect());
+                    }
+                }
+            }
+            defined.insert(step.name.as_str());
+        }
+        (deps, problems)
+    }
+
+    /// Plans every step and check against the registered sources' schemas, without
+    /// scanning data: each step is registered as a view for the steps after it.
+    ///
+    /// Returns every problem found.
+    pub async fn validate(&self) -> Vec<Diagnostic> {
+        let (deps, mut problems) = self.step_dependencies();
+        let mut broken: HashSet<String> = HashSet::new();
+        for step in &self.pipeline.steps {
+            let Some(step_deps) = deps.get(&step.name) else {
+                broken.insert(step.name.clone());
+                continue;
+            };
+            if step_deps.iter().any(|d| broken.contains(d)) {
+                // Its input is already reported; planning it would only repeat that.
+                broken.insert(step.name.clone());
+                continue;
+            }
+            match self.plan_step(step).await {
+                Ok(df) => {
+                    let physical = df.clone().create_physical_plan().await;
+                    match physical {
+                        Err(e) => {
+                            problems.push(sql::sql_diagnostic(&self.pipeline, &step.sql, &format!("step `{}`", step.name), &e));
+                            broken.insert(step.name.clone());
+                        }
+                        Ok(_) => {
+                            let view = ViewTable::new(df.logical_plan().clone(), None);
+                            if let Err(e) = self.ctx.register_table(step.name.as_str(), Arc::new(view)) {
+                                problems.push(sql::sql_diagnostic(&self.pipeline, &step.sql, &format!("step `{}`", step.name), &e));
+                            }
+                        }
+                    }
+                }
+                Err(d) => {
+                    problems.push(d);
+                    broken.insert(step.name.clone());
+                }
+            }
+        }
+        for check in &self.pipeline.checks {
+            if check.kind.table().is_some_and(|t| broken.contains(t)) {
+                continue;
+            }
+            if let Err(d) = checks::plan(self, check).await {
+                problems.push(d);
+            }
+        }
+        problems
+    }
+
+    async fn plan_step(&self, step: &StepSpec) -> Result<DataFrame, Diagnostic> {
+        let state = self.ctx.state();
+        let what = format!("step `{}`", step.name);
+        let stmt = sql::parse(&state, &self.pipeline, &step.sql, &what)?;
+        let plan = sql::plan(&state, &self.pipeline, &step.sql, &what, stmt, &self.params).await?;
+        Ok(DataFrame::new(state, plan))
+    }
+
+    /// Runs every step, each as soon as the steps it reads are done, and registers its
+    /// result as a table. `on_step` is told of each finished step.
+    ///
+    /// # Errors
+    /// The problems of the steps that failed (the others still running are awaited).
+    pub async fn run_steps(self: &Arc<Self>, on_step: &(dyn Fn(&StepRecord) + Sync)) -> Result<Vec<StepRecord>, Vec<Diagnostic>> {
+        let (deps, problems) = self.step_dependencies();
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let mut done: HashSet<String> = HashSet::new();
+        let mut started: HashSet<String> = HashSet::new();
+        let mut records: Vec<StepRecord> = Vec::new();
+        let mut failures = Vec::new();
+        let mut running = tokio::task::JoinSet::new();
+        loop {
+            if failures.is_empty() {
+                for step in &self.pipeline.steps {
+                    let ready = deps.get(&step.name).is_some_and(|d| d.iter().all(|x| done.contains(x)));
+                    if ready && started.insert(step.name.clone()) {
+                        let engine = Arc::clone(self);
+                        let step = step.clone();
+                        running.spawn(async move { engine.run_step(&step).await });
+                    }
+                }
+            }
+            match running.join_next().await {
+                None => break,
+                Some(Ok(Ok(record))) => {
+                    on_step(&record);
+                    done.insert(record.name.clone());
+                    records.push(record);
+                }
+                Some(Ok(Err(d))) => failures.push(d),
+                Some(Err(join)) => failures.push(Diagnostic::new("engine::task", format!("a step task failed: {join}"))),
+            }
+        }
+        if !failures.is_empty() {
+            return Err(failures);
+        }
+        // Report in pipeline order, whatever order they finished in.
+        records.sort_by_key(|r| self.pipeline.steps.iter().position(|s| s.name == r.name));
+        Ok(records)
+    }
+
+    async fn run_step(&self, step: &StepSpec) -> Result<StepRecord, Diagnostic> {
+        let started = Instant::now();
+        let what = format!("step `{}`", step.name);
+        let df = self.plan_step(step).await?;
+        let fail = |e: datafusion::error::DataFusionError| sql::sql_diagnostic(&self.pipeline, &step.sql, &what, &e);
+        // The physical plan's schema is the one the batches carry (nullability may differ from the logical one).
+        let task = df.task_ctx();
+        let plan = df.create_physical_plan().await.map_err(fail)?;
+        let schema = plan.schema();
+        let batches = datafusion::physical_plan::collect(plan, Arc::new(task)).await.map_err(fail)?;
+        let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+        let table = MemTable::try_new(schema, vec![batches]).map_err(fail)?;
+        self.ctx.register_table(step.name.as_str(), Arc::new(table)).map_err(fail)?;
+        tracing::debug!(step = %step.name, rows, "step done");
+        Ok(StepRecord { name: step.name.clone(), rows, millis: started.elapsed().as_millis() as u64 })
+    }
+}

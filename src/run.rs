@@ -1,0 +1,200 @@
+//! One run of one pipeline for one period: sources → ingest → checks → steps → checks →
+//! exports → publish. Drives the engine and the store; the CLI and (later) the scheduler
+//! call [`run_pipeline`].
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+
+use crate::clock::Clock;
+use crate::config::Workspace;
+use crate::diag::Diagnostic;
+use crate::engine::checks::{self, CheckResult};
+use crate::engine::{Engine, InputRecord, StepRecord, sources};
+use crate::period::Period;
+use crate::spec::Pipeline;
+use crate::store::export;
+use crate::store::manifest::{OutputRecord, RunManifest, RunStatus};
+use crate::store::{OutputStore, StoreError};
+
+/// What the CLI shows while a run goes on.
+#[derive(Debug, Clone)]
+pub enum RunEvent<'a> {
+    Phase(&'a str),
+    Step(&'a StepRecord),
+    Check(&'a CheckResult),
+    Export { path: &'a str, rows: u64 },
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub enum RunOutcome {
+    /// Published; the manifest is the one written as `run.json`.
+    Succeeded(RunManifest),
+    /// Nothing published; the attempt is recorded under `.runs/`. The diagnostics say why.
+    Failed(RunManifest, Vec<Diagnostic>),
+}
+
+/// Where the run's files go, relative to the output root.
+pub fn run_dir(pipeline: &str, period: &Period) -> String {
+    format!("{pipeline}/{period}")
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Runs `pipeline` for `period` and publishes it if every `error` check passes.
+///
+/// # Errors
+/// Only when the output store itself fails; data problems are a [`RunOutcome::Failed`].
+pub async fn run_pipeline(
+    ws: &Workspace,
+    pipeline: Arc<Pipeline>,
+    period: Period,
+    clock: &Clock,
+    on_event: &(dyn Fn(RunEvent<'_>) + Sync),
+) -> Result<RunOutcome, StoreError> {
+    let store = OutputStore::open(&ws.output_root)?;
+    let started = clock.now();
+    let run_id = format!(
+        "{}-{}",
+        started.format("%Y%m%dT%H%M%SZ"),
+        &sha256_hex(format!("{}/{period}/{}", pipeline.name, started.timestamp_nanos_opt().unwrap_or(0)).as_bytes())[..8]
+    );
+    let mut manifest = RunManifest {
+        run_id: run_id.clone(),
+        pipeline: pipeline.name.clone(),
+        period: period.to_string(),
+        grain: period.grain().as_str().to_string(),
+        period_start: period.start().to_string(),
+        period_end: period.end().to_string(),
+        as_of: period.as_of().to_string(),
+        status: RunStatus::Failed,
+        started_at: started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        finished_at: String::new(),
+        sextant_version: env!("CARGO_PKG_VERSION").to_string(),
+        pipeline_file: pipeline.path.display().to_string(),
+        pipeline_sha256: sha256_hex(pipeline.file.text().as_bytes()),
+        data_root: ws.data_root.to_string(),
+        inputs: Vec::new(),
+        steps: Vec::new(),
+        checks: Vec::new(),
+        outputs: Vec::new(),
+        errors: Vec::new(),
+    };
+    let staging = format!("{}/.staging/{run_id}", pipeline.name);
+    let result = execute(ws, &pipeline, &period, &store, &staging, &mut manifest, on_event).await;
+    manifest.finished_at = clock.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let ledger_key = format!("{}/.runs/{period}/{run_id}.json", pipeline.name);
+    match result {
+        Ok(()) => {
+            manifest.status = RunStatus::Succeeded;
+            let json = Bytes::from(serde_json::to_vec_pretty(&manifest).unwrap_or_default());
+            on_event(RunEvent::Phase("publishing"));
+            store.publish(&staging, &run_dir(&pipeline.name, &period), json.clone()).await?;
+            store.put(&ledger_key, json).await?;
+            Ok(RunOutcome::Succeeded(manifest))
+        }
+        Err(problems) => {
+            store.delete_all(&staging).await?;
+            manifest.errors = problems.iter().map(ToString::to_string).collect();
+            let json = Bytes::from(serde_json::to_vec_pretty(&manifest).unwrap_or_default());
+            store.put(&ledger_key, json).await?;
+            Ok(RunOutcome::Failed(manifest, problems))
+        }
+    }
+}
+
+async fn execute(
+    ws: &Workspace,
+    pipeline: &Arc<Pipeline>,
+    period: &Period,
+    store: &OutputStore,
+    staging: &str,
+    manifest: &mut RunManifest,
+    on_event: &(dyn Fn(RunEvent<'_>) + Sync),
+) -> Result<(), Vec<Diagnostic>> {
+    let engine = Arc::new(Engine::new(Arc::clone(pipeline), period));
+
+    on_event(RunEvent::Phase("registering sources"));
+    let resolved = engine.register_sources(&ws.data_root).await?;
+
+    on_event(RunEvent::Phase("reading inputs (checksums, row checks)"));
+    let ingested = futures::future::join_all(resolved.iter().map(sources::ingest)).await;
+    let mut problems = Vec::new();
+    for r in ingested {
+        match r {
+            Ok(input) => manifest.inputs.push(input),
+            Err(mut p) => problems.append(&mut p),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    manifest.inputs.sort_by(|a: &InputRecord, b| a.table.cmp(&b.table));
+
+    // Checks on sources gate the steps: no figure is computed from data that failed them.
+    on_event(RunEvent::Phase("checking sources"));
+    let is_source = |c: &crate::spec::CheckSpec| c.kind.table().is_some_and(|t| pipeline.sources.iter().any(|s| s.name == t));
+    run_checks(&engine, pipeline.checks.iter().filter(|c| is_source(c)), manifest, on_event).await?;
+
+    on_event(RunEvent::Phase("running steps"));
+    manifest.steps = engine.run_steps(&|r| on_event(RunEvent::Step(r))).await?;
+
+    on_event(RunEvent::Phase("checking results"));
+    run_checks(&engine, pipeline.checks.iter().filter(|c| !is_source(c)), manifest, on_event).await?;
+
+    on_event(RunEvent::Phase("writing exports"));
+    for e in &pipeline.exports {
+        let fail = |msg: String| vec![Diagnostic::new("export::failed", msg).at(&pipeline.file, e.place)];
+        let df = engine.context().table(e.table.as_str()).await.map_err(|err| fail(err.to_string()))?;
+        let (bytes, rows) = export::encode(&e.table, df, e.format).await.map_err(|err| fail(err.to_string()))?;
+        let path = format!("tables/{}.{}", e.table, e.format.extension());
+        on_event(RunEvent::Export { path: &path, rows });
+        manifest.outputs.push(OutputRecord { path: path.clone(), bytes: bytes.len() as u64, sha256: sha256_hex(&bytes), rows: Some(rows) });
+        store.put(&format!("{staging}/{path}"), bytes).await.map_err(|err| fail(err.to_string()))?;
+    }
+    Ok(())
+}
+
+async fn run_checks<'a>(
+    engine: &Engine,
+    specs: impl Iterator<Item = &'a crate::spec::CheckSpec>,
+    manifest: &mut RunManifest,
+    on_event: &(dyn Fn(RunEvent<'_>) + Sync),
+) -> Result<(), Vec<Diagnostic>> {
+    let mut problems = Vec::new();
+    for spec in specs {
+        let started = Instant::now();
+        match checks::run(engine, spec).await {
+            Ok(result) => {
+                tracing::debug!(check = %result.name, millis = started.elapsed().as_millis() as u64, "check done");
+                on_event(RunEvent::Check(&result));
+                if result.blocks() {
+                    problems.push(check_failure(engine.pipeline(), spec, &result));
+                }
+                manifest.checks.push(result);
+            }
+            Err(d) => problems.push(d),
+        }
+    }
+    if problems.is_empty() { Ok(()) } else { Err(problems) }
+}
+
+fn check_failure(pipeline: &Pipeline, spec: &crate::spec::CheckSpec, result: &CheckResult) -> Diagnostic {
+    let mut hint = String::new();
+    if !result.sample.is_empty() {
+        hint.push_str("offending rows:\n");
+        for row in &result.sample {
+            hint.push_str(&format!("  {}\n", serde_json::Value::Object(row.clone())));
+        }
+    }
+    hint.push_str("fix the data, or set `severity: warn` on the check to record it without stopping the run");
+    Diagnostic::new("check::failed", format!("check {} failed: {}", result.name, result.message))
+        .at(&pipeline.file, spec.place)
+        .with_label("this check")
+        .with_hint(hint)
+}

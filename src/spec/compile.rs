@@ -1,0 +1,372 @@
+//! Raw layer → checked [`Pipeline`]: every value validated, every problem collected.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use serde_saphyr::Spanned;
+
+use super::raw::{RawCheck, RawPipeline, RawSource, Text};
+use super::types::TYPE_NAMES;
+use super::*;
+use crate::diag::did_you_mean;
+
+/// Compiles a raw pipeline read from `path`.
+///
+/// # Errors
+/// Every invalid value, each as a diagnostic pointing into `file`.
+pub fn compile(raw: RawPipeline, file: SourceText, path: &Path) -> Result<Pipeline, Vec<Diagnostic>> {
+    let mut c = Compiler { file, problems: Vec::new() };
+    let p = c.pipeline(raw, path);
+    if c.problems.is_empty() { Ok(p) } else { Err(c.problems) }
+}
+
+struct Compiler {
+    file: SourceText,
+    problems: Vec<Diagnostic>,
+}
+
+fn place<T>(s: &Spanned<T>, len: usize) -> Place {
+    Place { line: s.referenced.line() as usize, column: s.referenced.column() as usize, len }
+}
+
+fn text_place(s: &Text) -> Place {
+    place(s, s.value.chars().count().max(1))
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn quoted_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    items.into_iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+}
+
+impl Compiler {
+    fn error(&mut self, code: &'static str, at: Place, message: String, hint: impl Into<String>) {
+        // Values whose location serde could not keep (line 0) point at the file only.
+        let d = Diagnostic::new(code, message).with_hint(hint);
+        self.problems.push(if at.line == 0 { Diagnostic { source: Some(self.file.clone()), ..d } } else { d.at(&self.file, at) });
+    }
+
+    fn pipeline(&mut self, raw: RawPipeline, path: &Path) -> Pipeline {
+        if raw.version.value != SPEC_VERSION {
+            self.error(
+                "spec::version",
+                place(&raw.version, 1),
+                format!("unsupported pipeline version {}", raw.version.value),
+                format!("this sextant reads `version: {SPEC_VERSION}`"),
+            );
+        }
+        let name = raw.name.value.clone();
+        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') || name.is_empty() {
+            self.error(
+                "spec::name",
+                text_place(&raw.name),
+                format!("pipeline name `{name}` cannot be used as a folder name"),
+                "use letters, digits, `_` and `-` only, e.g. `monthly_review`",
+            );
+        }
+        let grain = match &raw.grain {
+            None => Grain::Month,
+            Some(g) => g.value.parse().unwrap_or_else(|()| {
+                let hint = match did_you_mean(&g.value, ["month", "quarter", "year"]) {
+                    Some(best) => format!("did you mean `{best}`?"),
+                    None => "use `month`, `quarter` or `year`".into(),
+                };
+                self.error("spec::grain", text_place(g), format!("unknown grain `{}`", g.value), hint);
+                Grain::Month
+            }),
+        };
+        let fiscal_year_start = match &raw.fiscal_year_start {
+            None => FiscalYearStart::CALENDAR,
+            Some(m) => FiscalYearStart::new(m.value).unwrap_or_else(|| {
+                self.error(
+                    "spec::fiscal-year-start",
+                    place(m, 1),
+                    format!("fiscal_year_start {} is not a month", m.value),
+                    "write the month the fiscal year starts in, 1-12 (4 = April)",
+                );
+                FiscalYearStart::CALENDAR
+            }),
+        };
+
+        let mut defined: HashSet<String> = HashSet::new();
+        let sources: Vec<SourceSpec> =
+            raw.sources.into_iter().filter_map(|s| self.source(s, &mut defined)).collect();
+        let mut steps = Vec::new();
+        for step in raw.steps {
+            let at = text_place(&step.name);
+            if self.table_name(&step.name, &mut defined) {
+                let sql = self.sql_text(&step.sql);
+                steps.push(StepSpec { name: step.name.value, sql, description: step.description, place: at });
+            }
+        }
+        let all_tables: Vec<String> = sources.iter().map(|s| s.name.clone()).chain(steps.iter().map(|s| s.name.clone())).collect();
+        let checks = raw.checks.into_iter().filter_map(|c| self.check(c, &all_tables)).collect();
+        let mut exports = Vec::new();
+        for e in raw.exports {
+            self.known_table(&e.table, &all_tables);
+            let format = match &e.format {
+                None => ExportFormat::Csv,
+                Some(f) => match f.value.as_str() {
+                    "csv" => ExportFormat::Csv,
+                    "parquet" => ExportFormat::Parquet,
+                    "json" => ExportFormat::Json,
+                    other => {
+                        self.error(
+                            "spec::export-format",
+                            text_place(f),
+                            format!("unknown export format `{other}`"),
+                            "use `csv`, `parquet` or `json`",
+                        );
+                        ExportFormat::Csv
+                    }
+                },
+            };
+            exports.push(ExportSpec { place: text_place(&e.table), table: e.table.value, format });
+        }
+
+        Pipeline {
+            name,
+            description: raw.description,
+            file: self.file.clone(),
+            path: path.to_path_buf(),
+            grain,
+            fiscal_year_start,
+            sources,
+            steps,
+            checks,
+            exports,
+        }
+    }
+
+    /// Checks a new table name; `false` when it cannot be used.
+    fn table_name(&mut self, name: &Text, defined: &mut HashSet<String>) -> bool {
+        if !is_identifier(&name.value) {
+            self.error(
+                "spec::table-name",
+                text_place(name),
+                format!("`{}` is not a usable table name", name.value),
+                "use lower-case letters, digits and `_`, starting with a letter, so SQL can name it unquoted",
+            );
+            return false;
+        }
+        if !defined.insert(name.value.clone()) {
+            self.error(
+                "spec::duplicate-table",
+                text_place(name),
+                format!("table `{}` is defined twice", name.value),
+                "every source and step needs its own name",
+            );
+            return false;
+        }
+        true
+    }
+
+    fn known_table(&mut self, table: &Text, all: &[String]) -> bool {
+        if all.iter().any(|t| *t == table.value) {
+            return true;
+        }
+        let hint = match did_you_mean(&table.value, all.iter().map(String::as_str)) {
+            Some(best) => format!("did you mean `{best}`?"),
+            None => format!("the pipeline defines {}", quoted_list(all.iter().map(String::as_str))),
+        };
+        self.error("spec::unknown-table", text_place(table), format!("no source or step is named `{}`", table.value), hint);
+        false
+    }
+
+    fn source(&mut self, s: RawSource, defined: &mut HashSet<String>) -> Option<SourceSpec> {
+        let name_ok = self.table_name(&s.name, defined);
+        let loc_text = s.location.value.trim();
+        let location = if loc_text.contains("://") {
+            match url::Url::parse(loc_text) {
+                Ok(u) if matches!(u.scheme(), "file" | "s3" | "gs" | "az" | "abfs" | "abfss" | "http" | "https") => {
+                    SourceLocation::Url(u)
+                }
+                Ok(u) => {
+                    self.error(
+                        "spec::location",
+                        text_place(&s.location),
+                        format!("unsupported URL scheme `{}`", u.scheme()),
+                        "use a path relative to the data root, or a file://, s3://, gs://, az:// or http(s):// URL",
+                    );
+                    return None;
+                }
+                Err(e) => {
+                    self.error("spec::location", text_place(&s.location), format!("invalid URL: {e}"), "check the URL's spelling");
+                    return None;
+                }
+            }
+        } else if loc_text.is_empty() {
+            self.error("spec::location", text_place(&s.location), "empty location".into(), "write a path relative to the data root, e.g. `orders.csv`");
+            return None;
+        } else {
+            SourceLocation::Relative(loc_text.to_string())
+        };
+        let format = match &s.format {
+            Some(f) => match DataFormat::from_name(&f.value) {
+                Some(df) => Some(df),
+                None => {
+                    let hint = match did_you_mean(&f.value, DataFormat::ALL.map(DataFormat::as_str)) {
+                        Some(b) => format!("did you mean `{b}`?"),
+                        None => "use `csv`, `parquet`, `json` or `ndjson`".into(),
+                    };
+                    self.error("spec::format", text_place(f), format!("unknown format `{}`", f.value), hint);
+                    return None;
+                }
+            },
+            None => {
+                let path = match &location {
+                    SourceLocation::Relative(p) => p.as_str(),
+                    SourceLocation::Url(u) => u.path(),
+                };
+                let inferred = DataFormat::from_extension(path);
+                let has_extension = Path::new(path).extension().is_some();
+                if inferred.is_none() && has_extension {
+                    self.error(
+                        "spec::format",
+                        text_place(&s.location),
+                        format!("cannot tell the format of `{loc_text}` from its extension"),
+                        "add `format: csv` (or parquet, json, ndjson) to the source",
+                    );
+                    return None;
+                }
+                inferred
+            }
+        };
+        let mut columns = Vec::new();
+        for (col, ty) in &s.columns.0 {
+            match parse_data_type(&ty.value) {
+                Some(data_type) => columns.push(ColumnSpec { name: col.value.clone(), data_type, place: text_place(col) }),
+                None => self.error(
+                    "spec::column-type",
+                    text_place(ty),
+                    format!("unknown column type `{}`", ty.value),
+                    format!("use one of {}", quoted_list(TYPE_NAMES.iter().copied())),
+                ),
+            }
+        }
+        let mut csv = CsvSpec::default();
+        if let Some(o) = &s.csv {
+            if let Some(d) = &o.delimiter {
+                match d.value.as_bytes() {
+                    [b] if d.value.is_ascii() => csv.delimiter = *b,
+                    _ if d.value == "\\t" => csv.delimiter = b'\t',
+                    _ => self.error("spec::csv-delimiter", text_place(d), format!("delimiter `{}` is not one character", d.value), "use a single ASCII character such as `,`, `;` or `\\t`"),
+                }
+            }
+            csv.header = o.header.unwrap_or(true);
+            csv.null_values = o.null_values.clone().unwrap_or_default();
+            if let Some(f) = &o.date_format {
+                if chrono::format::StrftimeItems::new(&f.value).any(|i| matches!(i, chrono::format::Item::Error)) {
+                    self.error("spec::date-format", text_place(f), format!("`{}` is not a date format", f.value), "use chrono/strftime codes, e.g. `%d/%m/%Y`");
+                } else {
+                    csv.date_format = Some(f.value.clone());
+                }
+            }
+        }
+        name_ok.then(|| SourceSpec { place: text_place(&s.name), name: s.name.value, location, format, columns, csv })
+    }
+
+    fn severity(&mut self, s: &Option<Text>) -> Severity {
+        match s {
+            None => Severity::Error,
+            Some(t) => match t.value.as_str() {
+                "error" => Severity::Error,
+                "warn" | "warning" => Severity::Warn,
+                other => {
+                    self.error("spec::severity", text_place(t), format!("unknown severity `{other}`"), "use `error` (stops the run) or `warn` (recorded)");
+                    Severity::Error
+                }
+            },
+        }
+    }
+
+    fn columns(&mut self, cols: &[Text], check: &str, at: Place) -> Vec<String> {
+        if cols.is_empty() {
+            self.error("spec::check", at, format!("`{check}` names no column"), "list at least one column");
+        }
+        cols.iter().map(|c| c.value.clone()).collect()
+    }
+
+    fn check(&mut self, c: Spanned<RawCheck>, all: &[String]) -> Option<CheckSpec> {
+        let at = place(&c, 1);
+        let (kind, severity) = match c.value {
+            RawCheck::NotNull(r) => {
+                let known = self.known_table(&r.table, all);
+                let columns = self.columns(&r.columns.0, "not_null", at);
+                (known.then_some(CheckKind::NotNull { table: r.table.value, columns })?, self.severity(&r.severity))
+            }
+            RawCheck::Unique(r) => {
+                let known = self.known_table(&r.table, all);
+                let columns = self.columns(&r.columns.0, "unique", at);
+                (known.then_some(CheckKind::Unique { table: r.table.value, columns })?, self.severity(&r.severity))
+            }
+            RawCheck::AcceptedValues(r) => {
+                let known = self.known_table(&r.table, all);
+                let severity = self.severity(&r.severity);
+                (known.then_some(CheckKind::AcceptedValues { table: r.table.value, column: r.column.value, values: r.values })?, severity)
+            }
+            RawCheck::RowCountMin(r) => {
+                let known = self.known_table(&r.table, all);
+                let severity = self.severity(&r.severity);
+                (known.then_some(CheckKind::RowCountMin { table: r.table.value, min: r.min })?, severity)
+            }
+            RawCheck::Relationship(r) => {
+                let known = self.known_table(&r.table, all);
+                let severity = self.severity(&r.severity);
+                let Some((to_table, to_column)) = r.to.value.split_once('.') else {
+                    self.error("spec::relationship", text_place(&r.to), format!("`{}` does not name a column", r.to.value), "write `table.column`, e.g. `customers.customer_id`");
+                    return None;
+                };
+                if !all.iter().any(|t| t == to_table) {
+                    let to = Spanned { value: to_table.to_string(), referenced: r.to.referenced, defined: r.to.defined };
+                    self.known_table(&to, all);
+                    return None;
+                }
+                let kind = CheckKind::Relationship {
+                    table: r.table.value,
+                    column: r.column.value,
+                    to_table: to_table.to_string(),
+                    to_column: to_column.to_string(),
+                };
+                (known.then_some(kind)?, severity)
+            }
+            RawCheck::Sql(r) => {
+                let severity = self.severity(&r.severity);
+                (CheckKind::Sql { name: r.name.value, query: self.sql_text(&r.query) }, severity)
+            }
+        };
+        Some(CheckSpec { kind, severity, place: at })
+    }
+
+    /// Works out how SQL positions map to the YAML file (block scalar or inline).
+    fn sql_text(&self, sql: &Text) -> SqlText {
+        let line = sql.referenced.line() as usize;
+        let column = sql.referenced.column() as usize;
+        let yaml_line = self.file.line(line).unwrap_or("");
+        let first = yaml_line.chars().nth(column.saturating_sub(1));
+        let origin = match first {
+            Some('|') | Some('>') => {
+                // Content starts on the first non-blank line after the indicator.
+                let mut first_line = line + 1;
+                let mut indent = 0;
+                while let Some(l) = self.file.line(first_line) {
+                    if !l.trim().is_empty() {
+                        indent = l.len() - l.trim_start().len();
+                        break;
+                    }
+                    first_line += 1;
+                }
+                // Leading blank lines are kept in the SQL text, so count from the line after the indicator.
+                let leading_blank = sql.value.chars().take_while(|c| *c == '\n').count();
+                SqlOrigin::Block { first_line: first_line - leading_blank, indent }
+            }
+            Some('"') | Some('\'') => SqlOrigin::Inline { line, column: column + 1 },
+            _ => SqlOrigin::Inline { line, column },
+        };
+        SqlText { text: sql.value.clone(), origin }
+    }
+}
