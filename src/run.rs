@@ -95,6 +95,7 @@ pub async fn run_pipeline(
             let json = Bytes::from(serde_json::to_vec_pretty(&manifest).unwrap_or_default());
             on_event(RunEvent::Phase("publishing"));
             store.publish(&staging, &run_dir(&pipeline.name, &period), json.clone()).await?;
+            store.delete_all(&staging).await?;
             store.put(&ledger_key, json).await?;
             Ok(RunOutcome::Succeeded(manifest))
         }

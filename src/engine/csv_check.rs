@@ -88,7 +88,7 @@ fn check_rows(
                 _ => {
                     let line = e.position().map_or(0, |p| p.line() as usize);
                     report.bad_rows += 1;
-                    push(report, Diagnostic::new("csv::unreadable-row", format!("{name}: row cannot be read: {e}"))
+                    push(report, Diagnostic::new("csv::unreadable-row", format!("line {line}: the row cannot be read: {e}"))
                         .at(&SourceText::excerpt(name, "", line), Place { line, column: 1, len: 1 }));
                     continue;
                 }
@@ -106,7 +106,7 @@ fn check_rows(
                 report.problems.push(
                     Diagnostic::new(
                         "csv::field-count",
-                        format!("{name} line {line}: the row has {} fields, the header has {expected}", fields.len()),
+                        format!("line {line}: the row has {} fields, the header has {expected}", fields.len()),
                     )
                     .at(&excerpt(), Place { line, column: 1, len: n })
                     .with_label(format!("{} fields", fields.len()))
@@ -130,13 +130,13 @@ fn check_rows(
                     Diagnostic::new(
                         "csv::bad-value",
                         format!(
-                            "{name} line {line}: `{value}` in column `{}` is not {}",
+                            "line {line}: `{value}` in column `{}` is not {}",
                             field.name(),
                             type_phrase(field.data_type(), spec)
                         ),
                     )
                     .at(&excerpt(), Place { line, column, len: value.chars().count().max(1) })
-                    .with_label(format!("expected {}", type_phrase(field.data_type(), spec)))
+                    .with_label(format!("not {}", short_type(field.data_type())))
                     .with_hint(format!(
                         "correct the value in the export, leave the cell empty for \"unknown\", or declare `{}: string` and clean it in a SQL step",
                         field.name()
@@ -171,6 +171,16 @@ fn render_row(fields: &[String], delimiter: u8) -> String {
 /// 1-based character column where field `i` starts in [`render_row`]'s text.
 fn field_column(fields: &[String], i: usize, delimiter: u8) -> usize {
     render_row(&fields[..i], delimiter).chars().count() + usize::from(i > 0) + 1
+}
+
+fn short_type(t: &DataType) -> String {
+    match t {
+        DataType::Int32 | DataType::Int64 => "an integer".into(),
+        DataType::Float64 | DataType::Decimal128(..) => "a number".into(),
+        DataType::Date32 => "a date".into(),
+        DataType::Boolean => "a boolean".into(),
+        other => format!("a {other}"),
+    }
 }
 
 fn type_phrase(t: &DataType, spec: &CsvSpec) -> String {

@@ -203,6 +203,8 @@ impl Engine {
                 problems.push(d);
             }
         }
+        // In file order, as a reader goes through the pipeline.
+        problems.sort_by_key(|d| d.place.map_or(0, |p| p.line));
         problems
     }
 

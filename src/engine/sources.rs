@@ -70,7 +70,9 @@ pub async fn resolve(pipeline: &Pipeline, spec: &SourceSpec, data_root: &Root) -
                 .into_iter()
                 .filter_map(|(p, f)| {
                     let abs = std::path::absolute(&p).ok()?;
-                    Some((url::Url::from_file_path(&abs).ok()?, f, p.display().to_string()))
+                    // Shown relative to the current folder when inside it, as the user would type it.
+                    let shown = std::env::current_dir().ok().and_then(|cwd| abs.strip_prefix(cwd).ok().map(|r| r.display().to_string()));
+                    Some((url::Url::from_file_path(&abs).ok()?, f, shown.unwrap_or_else(|| p.display().to_string())))
                 })
                 .collect()
         }
@@ -170,7 +172,13 @@ pub async fn register(
     let table_url = ListingTableUrl::parse(url.as_str()).map_err(unreadable)?;
     let extension = std::path::Path::new(url.path()).extension().and_then(|e| e.to_str()).unwrap_or("").to_string();
     let options = ListingOptions::new(file_format(format, &spec.csv)).with_file_extension(format!(".{extension}"));
-    let file_schema = options.infer_schema(&ctx.state(), &table_url).await.map_err(unreadable)?;
+    let file_schema = match options.infer_schema(&ctx.state(), &table_url).await {
+        Ok(schema) => schema,
+        // A dirty CSV (a short row, say) defeats type inference; read it as text so that
+        // the ingest pass can report every bad row with its line instead.
+        Err(e) if format == DataFormat::Csv => header_schema(&url, &spec.csv).await.ok_or_else(|| unreadable(e))?,
+        Err(e) => return Err(unreadable(e)),
+    };
 
     // Declared columns must exist in the file.
     let mut declared_missing = None;
@@ -248,6 +256,30 @@ pub async fn register(
     Ok(ResolvedSource { spec: spec.clone(), url, format, display, read_schema })
 }
 
+/// A schema of text columns named by the CSV's header row (`column_N` without a header).
+async fn header_schema(url: &url::Url, csv: &CsvSpec) -> Option<SchemaRef> {
+    let head: Vec<u8> = if url.scheme() == "file" {
+        let mut buf = vec![0; 64 * 1024];
+        let mut file = std::fs::File::open(url.to_file_path().ok()?).ok()?;
+        let n = std::io::Read::read(&mut file, &mut buf).ok()?;
+        buf.truncate(n);
+        buf
+    } else {
+        let store = store_for(url).ok()?;
+        let path = object_path(url);
+        let size = store.head(&path).await.ok()?.size;
+        store.get_range(&path, 0..size.min(64 * 1024)).await.ok()?.to_vec()
+    };
+    let mut reader = csv::ReaderBuilder::new().delimiter(csv.delimiter).has_headers(false).flexible(true).from_reader(head.as_slice());
+    let first = reader.records().next()?.ok()?;
+    let names: Vec<String> = if csv.header {
+        first.iter().map(str::to_string).collect()
+    } else {
+        (1..=first.len()).map(|i| format!("column_{i}")).collect()
+    };
+    Some(Arc::new(Schema::new(names.into_iter().map(|n| Field::new(n, DataType::Utf8, true)).collect::<Vec<_>>())))
+}
+
 /// Reads the source's file once: checksum and size, and for CSV every row the typed
 /// reader would reject.
 ///
@@ -294,11 +326,10 @@ pub async fn ingest(source: &ResolvedSource) -> Result<InputRecord, Vec<Diagnost
         let summary = Diagnostic::new(
                 "csv::dirty-file",
                 format!(
-                    "source `{}`: {} of {} rows in {} cannot be read as declared{}",
+                    "source `{}`: {} of {} rows cannot be read as declared{}",
                     source.spec.name,
                     report.bad_rows,
                     report.rows,
-                    source.display,
                     if report.bad_rows > shown { format!(" ({shown} shown above)") } else { String::new() }
                 ),
             )

@@ -62,7 +62,9 @@ pub fn clean_message(err: &DataFusionError) -> String {
 
 /// Maps a DataFusion error about `sql` to a diagnostic at the offending place in the YAML.
 pub fn sql_diagnostic(pipeline: &Pipeline, sql: &SqlText, what: &str, err: &DataFusionError) -> Diagnostic {
-    let message = clean_message(err);
+    let full = clean_message(err);
+    // DataFusion's own suggestion becomes the hint.
+    let message = full.split(" Did you mean '").next().unwrap_or(&full).to_string();
     let place = err
         .diagnostic()
         .and_then(|d| d.span)
@@ -72,7 +74,7 @@ pub fn sql_diagnostic(pipeline: &Pipeline, sql: &SqlText, what: &str, err: &Data
         })
         .or_else(|| parser_position(&message).map(|(l, c)| sql.place(l, c, 1)))
         .unwrap_or_else(|| sql.place_of(offending_word(&message).as_deref().unwrap_or("")));
-    let (code, hint) = hint_for(&message);
+    let (code, hint) = hint_for(&full);
     Diagnostic::new(code, format!("{what}: {message}"))
         .at(&pipeline.file, place)
         .with_label(label_for(code))
@@ -102,17 +104,21 @@ fn offending_word(message: &str) -> Option<String> {
     let between = |start: &str, ends: &[char]| {
         let rest = &message[message.find(start)? + start.len()..];
         let word: String = rest.chars().take_while(|c| !ends.contains(c)).collect();
-        let word = word.trim_matches(['\'', '"', '`']).to_string();
+        let word = word.trim_end_matches('.').trim_matches(['\'', '"', '`']).to_string();
         // `orders.amountt` → `amountt`
         Some(word.rsplit('.').next().unwrap_or(&word).to_string())
     };
-    between("No field named ", &['.', ' ', ','])
+    between("No field named ", &[' ', ','])
         .or_else(|| between("table '", &['\'']))
         .or_else(|| between("Invalid function '", &['\'']))
         .or_else(|| between("placeholder with name ", &[' ', ',']))
 }
 
 fn hint_for(message: &str) -> (&'static str, String) {
+    if let Some(suggestion) = message.split("Did you mean '").nth(1).and_then(|r| r.split('\'').next()) {
+        let column = suggestion.rsplit('.').next().unwrap_or(suggestion);
+        return ("sql::unknown-column", format!("did you mean `{column}`?"));
+    }
     if let Some(valid) = message.split("Valid fields are ").nth(1) {
         let fields: Vec<&str> = valid.trim_end_matches('.').split(", ").map(|f| f.rsplit('.').next().unwrap_or(f)).collect();
         let wrong = offending_word(message).unwrap_or_default();

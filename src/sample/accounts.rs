@@ -3,13 +3,11 @@
 //! not renew, and in its last months (or a declining key account's) usage drops by more than
 //! 30 % and survey answers sour, which is what the warnings of domain.md §5 look for.
 
+use super::SampleError;
 use super::calendar::{Calendar, civil_from_days, year_later_minus_one};
 use super::rng::Rng;
 use super::sink::{Cell, Column, Kind, TableSink, col};
-use super::world::{
-    Customer, INDUSTRIES, Origin, REGIONS, customer_id, customer_name, stream,
-};
-use super::SampleError;
+use super::world::{Customer, INDUSTRIES, Origin, REGIONS, customer_id, customer_name, stream};
 
 pub(crate) const CUSTOMER_COLUMNS: [Column; 7] = [
     col("customer_id", Kind::Text),
@@ -112,7 +110,8 @@ pub(crate) fn write_contracts(
             let end = year_later_minus_one(start);
             let renewed = if end > decided_until {
                 None
-            } else if c.churns() && end >= cal.start(c.last_month) - RENEWAL_DECIDED_DAYS_BEFORE_END {
+            } else if c.churns() && end >= cal.start(c.last_month) - RENEWAL_DECIDED_DAYS_BEFORE_END
+            {
                 // The contract running out when the customer stops buying is not renewed.
                 Some(false)
             } else if c.declining && end >= cal.start(cal.len() - 6) {
@@ -198,9 +197,18 @@ pub(crate) fn write_surveys(
         }
         answers.sort_unstable();
         for &(day, customer, _, nps, csat) in &answers {
-            let nps = if bad_nps_rows.binary_search(&row).is_ok() { 11 } else { nps };
+            let nps = if bad_nps_rows.binary_search(&row).is_ok() {
+                11
+            } else {
+                nps
+            };
             let id = customer_id(customer);
-            sink.row(&[Cell::Date(day), Cell::Text(&id), Cell::Int(nps), Cell::Int(csat)])?;
+            sink.row(&[
+                Cell::Date(day),
+                Cell::Text(&id),
+                Cell::Int(nps),
+                Cell::Int(csat),
+            ])?;
             row += 1;
         }
     }
@@ -220,7 +228,11 @@ pub(crate) fn write_usage(
     let len = cal.len();
     let ids: Vec<String> = (0..customers.len()).map(customer_id).collect();
     for month in 0..len {
-        let holiday = if cal.month_of_year(month) == 2 { 0.93 } else { 1.0 };
+        let holiday = if cal.month_of_year(month) == 2 {
+            0.93
+        } else {
+            1.0
+        };
         let growth = 1.0 + 0.03 * f64::from(month) / 12.0;
         for (i, c) in customers.iter().enumerate() {
             // Usage lingers one month after the last order, at a trickle.
@@ -264,7 +276,11 @@ pub(crate) fn write_usage(
                 * declining
                 * rng.between(0.93, 1.07);
             let tenths = ((hours * 10.0).round() as i64).max(1);
-            sink.row(&[Cell::Month(cal.abs(month)), Cell::Text(&ids[i]), Cell::Tenths(tenths)])?;
+            sink.row(&[
+                Cell::Month(cal.abs(month)),
+                Cell::Text(&ids[i]),
+                Cell::Tenths(tenths),
+            ])?;
         }
     }
     Ok(())

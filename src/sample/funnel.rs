@@ -6,11 +6,11 @@
 //! the lost deals than anyone, mostly on price, and even more in the last quarter, when our
 //! win rate dips.
 
+use super::SampleError;
 use super::calendar::Calendar;
 use super::rng::Rng;
 use super::sink::{Cell, Column, Kind, TableSink, col};
 use super::world::{CHANNELS, COMPETITORS, Customer, customer_id, season, stream};
-use super::SampleError;
 
 pub(crate) const OPPORTUNITY_COLUMNS: [Column; 10] = [
     col("opportunity_id", Kind::Text),
@@ -88,7 +88,7 @@ fn draw_deal(
         }
         if top == 3 && contested {
             // Contoso's price cuts bite at the negotiating table.
-            p *= 0.8;
+            p *= 0.6;
         }
         if !rng.chance(p.min(0.98)) {
             break;
@@ -126,7 +126,9 @@ fn draw_deal(
     if closes > cal.as_of() {
         // Still open at the end of the history: at the stage its elapsed time reached.
         let elapsed = f64::from(cal.as_of() - created) / f64::from(cycle);
-        let reached = ((elapsed * (top + 1) as f64).floor() as usize).min(top).min(3);
+        let reached = ((elapsed * (top + 1) as f64).floor() as usize)
+            .min(top)
+            .min(3);
         deal.stage = reached;
         deal.max_stage = reached;
         deal.lost = false;

@@ -6,12 +6,12 @@
 //! The market grows steadily, so our share moves with our own growth: up in the South, down
 //! in the North.
 
+use super::SampleError;
 use super::calendar::Calendar;
 use super::rng::Rng;
 use super::sales::Ledger;
 use super::sink::{Cell, Column, Kind, TableSink, col};
 use super::world::{COMPETITORS, PRICED_PRODUCTS, PRODUCTS, REGIONS, season, stream, unit_price};
-use super::SampleError;
 
 pub(crate) const COMPETITOR_COLUMNS: [Column; 2] =
     [col("competitor_id", Kind::Text), col("name", Kind::Text)];
@@ -81,7 +81,11 @@ fn last_quarter_step(cal: &Calendar, month: i32) -> i32 {
 ///
 /// # Errors
 /// Any write error of the sink.
-pub(crate) fn write_scores(seed: u64, cal: &Calendar, sink: &mut TableSink<'_>) -> Result<(), SampleError> {
+pub(crate) fn write_scores(
+    seed: u64,
+    cal: &Calendar,
+    sink: &mut TableSink<'_>,
+) -> Result<(), SampleError> {
     let ids = scored_ids();
     // A mean-reverting walk per (company, dimension), so scores move slowly month to month.
     let mut drift = [[0.0f64; 5]; 4];
@@ -95,8 +99,14 @@ pub(crate) fn write_scores(seed: u64, cal: &Calendar, sink: &mut TableSink<'_>) 
                 drift[who][d] = 0.7 * drift[who][d] + rng.between(-3.0, 3.0);
                 let contoso_price = *id == "C2" && *dimension == "price";
                 let step = last_quarter_step(cal, month);
-                let boost = if contoso_price { 6.0 * f64::from(step) } else { 0.0 };
-                let tenths = (BASE_SCORES[who][d] + drift[who][d] + boost).round().clamp(0.0, 100.0);
+                let boost = if contoso_price {
+                    6.0 * f64::from(step)
+                } else {
+                    0.0
+                };
+                let tenths = (BASE_SCORES[who][d] + drift[who][d] + boost)
+                    .round()
+                    .clamp(0.0, 100.0);
                 let note = if contoso_price && step > 0 {
                     "price cuts, bundle discounts"
                 } else {
@@ -119,7 +129,11 @@ pub(crate) fn write_scores(seed: u64, cal: &Calendar, sink: &mut TableSink<'_>) 
 ///
 /// # Errors
 /// Any write error of the sink.
-pub(crate) fn write_prices(seed: u64, cal: &Calendar, sink: &mut TableSink<'_>) -> Result<(), SampleError> {
+pub(crate) fn write_prices(
+    seed: u64,
+    cal: &Calendar,
+    sink: &mut TableSink<'_>,
+) -> Result<(), SampleError> {
     let ids = scored_ids();
     for month in 0..cal.len() {
         let step = last_quarter_step(cal, month);
@@ -129,7 +143,8 @@ pub(crate) fn write_prices(seed: u64, cal: &Calendar, sink: &mut TableSink<'_>) 
                 let price = if who == 0 {
                     ours
                 } else {
-                    let mut rng = Rng::stream(seed, &[stream::PRICES, month as u64, who as u64, p as u64]);
+                    let mut rng =
+                        Rng::stream(seed, &[stream::PRICES, month as u64, who as u64, p as u64]);
                     let mut ratio = PRICE_RATIOS[who - 1];
                     if *id == "C2" {
                         // Contoso undercuts harder through the last quarter.
@@ -184,7 +199,11 @@ pub(crate) fn write_market_size(
             let cents = levels[r] * shape(month) * rng.between(0.97, 1.03);
             // Research estimates are round: to the thousand.
             let rounded = ((cents / 100_000.0).round() as i64).max(1) * 100_000;
-            sink.row(&[Cell::Month(cal.abs(month)), Cell::Text(region.name), Cell::Money(rounded)])?;
+            sink.row(&[
+                Cell::Month(cal.abs(month)),
+                Cell::Text(region.name),
+                Cell::Money(rounded),
+            ])?;
         }
     }
     Ok(())

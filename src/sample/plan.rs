@@ -7,6 +7,7 @@
 //! on online. So some months and some regions or channels miss by more than 10 %, some by
 //! less, and some beat the plan (domain.md §3 status rules).
 
+use super::SampleError;
 use super::calendar::Calendar;
 use super::rng::Rng;
 use super::sales::Ledger;
@@ -15,7 +16,6 @@ use super::world::{
     CHANNELS, Customer, Origin, REGIONS, REP_REGION, REVENUE_SEASONALITY, acquisition_weight,
     plan_season, rep_id, season, stream,
 };
-use super::SampleError;
 
 pub(crate) const TARGET_COLUMNS: [Column; 5] = [
     col("month", Kind::Month),
@@ -96,7 +96,11 @@ pub(crate) fn write_targets(
                 .map(|c| ledger.by_channel.iter().map(|m| m[c]).sum())
                 .collect::<Vec<i64>>(),
         );
-        let biased: Vec<f64> = raw.iter().zip(&CHANNELS).map(|(s, c)| s * c.plan_bias).collect();
+        let biased: Vec<f64> = raw
+            .iter()
+            .zip(&CHANNELS)
+            .map(|(s, c)| s * c.plan_bias)
+            .collect();
         let total: f64 = biased.iter().sum();
         biased.iter().map(|b| b / total).collect::<Vec<f64>>()
     };
@@ -106,8 +110,9 @@ pub(crate) fn write_targets(
         .collect();
     let rep_shares: Vec<f64> = (0..REP_REGION.len())
         .map(|r| {
-            let colleagues: Vec<usize> =
-                (0..REP_REGION.len()).filter(|&o| REP_REGION[o] == REP_REGION[r]).collect();
+            let colleagues: Vec<usize> = (0..REP_REGION.len())
+                .filter(|&o| REP_REGION[o] == REP_REGION[r])
+                .collect();
             let region_total: i64 = colleagues.iter().map(|&o| rep_totals[o]).sum();
             if region_total > 0 {
                 rep_totals[r] as f64 / region_total as f64
@@ -117,30 +122,60 @@ pub(crate) fn write_targets(
         })
         .collect();
 
-    let acquired = customers.iter().filter(|c| c.origin == Origin::Acquired).count() as f64;
+    let acquired = customers
+        .iter()
+        .filter(|c| c.origin == Origin::Acquired)
+        .count() as f64;
     let acquisition_total: f64 = (0..len).map(|i| acquisition_weight(cal, i)).sum();
     let rep_ids: Vec<String> = (0..REP_REGION.len()).map(rep_id).collect();
 
     for month in 0..len + PLAN_AHEAD_MONTHS {
         let m = Cell::Month(cal.abs(month));
         // A little stretch on this year, more on next year's plan.
-        let ambition = if month < len { 1.03 } else { 1.08 };
+        let ambition = if month < len { 1.01 } else { 1.08 };
         let company = trend(month) * plan_season(cal, month) * ambition;
         if month != len - 1 - MISSING_TARGET_MONTHS_BEFORE_END {
             let all = round_to(company, 100_000);
-            sink.row(&[m, Cell::Text("revenue"), Cell::Text("all"), Cell::Text("*"), Cell::Money(all)])?;
+            sink.row(&[
+                m,
+                Cell::Text("revenue"),
+                Cell::Text("all"),
+                Cell::Text("*"),
+                Cell::Money(all),
+            ])?;
         }
         for (r, region) in REGIONS.iter().enumerate() {
             let t = round_to(company * region_shares[r], 10_000);
-            sink.row(&[m, Cell::Text("revenue"), Cell::Text("region"), Cell::Text(region.name), Cell::Money(t)])?;
+            sink.row(&[
+                m,
+                Cell::Text("revenue"),
+                Cell::Text("region"),
+                Cell::Text(region.name),
+                Cell::Money(t),
+            ])?;
         }
         for (c, channel) in CHANNELS.iter().enumerate() {
             let t = round_to(company * channel_shares[c], 10_000);
-            sink.row(&[m, Cell::Text("revenue"), Cell::Text("channel"), Cell::Text(channel.name), Cell::Money(t)])?;
+            sink.row(&[
+                m,
+                Cell::Text("revenue"),
+                Cell::Text("channel"),
+                Cell::Text(channel.name),
+                Cell::Money(t),
+            ])?;
         }
         for (r, id) in rep_ids.iter().enumerate() {
-            let t = round_to(company * region_shares[REP_REGION[r]] * rep_shares[r], 10_000);
-            sink.row(&[m, Cell::Text("revenue"), Cell::Text("sales_rep"), Cell::Text(id), Cell::Money(t)])?;
+            let t = round_to(
+                company * region_shares[REP_REGION[r]] * rep_shares[r],
+                10_000,
+            );
+            sink.row(&[
+                m,
+                Cell::Text("revenue"),
+                Cell::Text("sales_rep"),
+                Cell::Text(id),
+                Cell::Money(t),
+            ])?;
         }
         // New customers: the acquisition curve the customers were drawn from, plus 10 %.
         let expected = acquired * acquisition_weight(cal, month) / acquisition_total * 1.1;
@@ -177,8 +212,8 @@ pub(crate) fn write_channel_spend(
                 1.0
             };
             // A floor: a channel costs something even in a month it sells nothing.
-            let spend = (revenue * channel.spend_ratio * shows * rng.between(0.85, 1.15))
-                .max(50_000.0);
+            let spend =
+                (revenue * channel.spend_ratio * shows * rng.between(0.85, 1.15)).max(50_000.0);
             sink.row(&[
                 Cell::Month(cal.abs(month)),
                 Cell::Text(channel.name),

@@ -13,6 +13,7 @@
 
 use std::fmt::Write as _;
 
+use super::SampleError;
 use super::calendar::Calendar;
 use super::dirt::{OrderDirt, OrderDirtPlan};
 use super::rng::Rng;
@@ -21,7 +22,6 @@ use super::world::{
     CHANNELS, COMPANY_GROWTH, Customer, Origin, PRODUCTS, REGIONS, REP_REGION,
     STANDING_SEASONALITY, customer_id, rep_id, season, stream, unit_price,
 };
-use super::SampleError;
 
 pub(crate) const ORDER_COLUMNS: [Column; 10] = [
     col("order_id", Kind::Text),
@@ -64,11 +64,14 @@ const LINES_PER_ORDER: [f64; 4] = [0.40, 0.30, 0.20, 0.10];
 
 /// At most how many units of a product a project order line has, by its price.
 fn max_quantity(list_cents: i64) -> f64 {
-    match list_cents {
-        ..10_000 => 20.0,
-        ..50_000 => 8.0,
-        ..150_000 => 4.0,
-        _ => 1.0,
+    if list_cents < 10_000 {
+        12.0
+    } else if list_cents < 50_000 {
+        5.0
+    } else if list_cents < 150_000 {
+        3.0
+    } else {
+        1.0
     }
 }
 
@@ -115,7 +118,8 @@ pub(crate) fn write_orders(
             let fading = c.fading(month, cal);
             let standing = rng.chance(c.standing_chance * fading);
             let mut projects = rng.count(c.intensity * project_season * trend * fading);
-            if c.origin == Origin::Acquired && month == c.first_month && !standing && projects == 0 {
+            if c.origin == Origin::Acquired && month == c.first_month && !standing && projects == 0
+            {
                 // The first-ever order falls in the acquisition month, by definition.
                 projects = 1;
             }
@@ -140,7 +144,10 @@ pub(crate) fn write_orders(
             order_id.clear();
             let _ = write!(order_id, "O{order_no:06}"); // cannot fail on a String
             let c = &customers[ci as usize];
-            let mut rng = Rng::stream(seed, &[stream::LINES, u64::from(ci), month as u64, u64::from(k)]);
+            let mut rng = Rng::stream(
+                seed,
+                &[stream::LINES, u64::from(ci), month as u64, u64::from(k)],
+            );
             let channel = if rng.chance(0.8) {
                 c.channel
             } else {
@@ -170,7 +177,8 @@ pub(crate) fn write_orders(
             let line_count = if k == 0 {
                 let n = usize::from(c.standing_lines);
                 for (slot, &(product, base)) in c.standing[..n].iter().enumerate() {
-                    let units = f64::from(base) * standing_season * trend * fading * rng.between(0.9, 1.1);
+                    let units =
+                        f64::from(base) * standing_season * trend * fading * rng.between(0.9, 1.1);
                     lines[slot] = (usize::from(product), (units.round() as i64).max(1));
                 }
                 n

@@ -174,12 +174,13 @@ impl<'p> TableSink<'p> {
                     // bytes identical across sextant builds.
                     .set_created_by("sextant sample".to_owned())
                     .build();
-                let writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(
-                    |source| SampleError::Parquet {
-                        path: path.clone(),
-                        source,
-                    },
-                )?;
+                let writer =
+                    ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|source| {
+                        SampleError::Parquet {
+                            path: path.clone(),
+                            source,
+                        }
+                    })?;
                 Out::Parquet(Box::new(ParquetOut {
                     writer,
                     schema,
@@ -270,7 +271,7 @@ impl<'p> TableSink<'p> {
             }
         }
         self.rows += 1;
-        if self.rows % PROGRESS_EVERY == 0 {
+        if self.rows.is_multiple_of(PROGRESS_EVERY) {
             (self.progress)(self.table, self.rows);
         }
         Ok(())
@@ -430,7 +431,7 @@ pub(crate) fn money_with_separators(cents: i64) -> String {
     let units = (cents.unsigned_abs() / 100).to_string();
     let mut grouped = String::new();
     for (i, ch) in units.chars().enumerate() {
-        if i > 0 && (units.len() - i) % 3 == 0 {
+        if i > 0 && (units.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(ch);

@@ -34,11 +34,12 @@ pub(crate) struct Region {
     pub(crate) share: f64,
 }
 
+#[rustfmt::skip]
 pub(crate) const REGIONS: [Region; 5] = [
-    Region { name: "East", weight: 0.30, growth: 0.08, share: 0.12 },
+    Region { name: "East", weight: 0.30, growth: 0.05, share: 0.12 },
     Region { name: "North", weight: 0.22, growth: -0.18, share: 0.10 },
     Region { name: "South", weight: 0.18, growth: 0.35, share: 0.08 },
-    Region { name: "West", weight: 0.15, growth: 0.04, share: 0.15 },
+    Region { name: "West", weight: 0.15, growth: 0.10, share: 0.14 },
     Region { name: "Central", weight: 0.15, growth: 0.0, share: 0.11 },
 ];
 
@@ -57,6 +58,7 @@ pub(crate) struct Channel {
     pub(crate) lead_quality: f64,
 }
 
+#[rustfmt::skip]
 pub(crate) const CHANNELS: [Channel; 4] = [
     Channel { name: "direct", sme_weight: 0.25, enterprise_weight: 0.55, spend_ratio: 0.09, plan_bias: 1.0, lead_quality: 1.0 },
     Channel { name: "partner", sme_weight: 0.30, enterprise_weight: 0.22, spend_ratio: 0.12, plan_bias: 1.02, lead_quality: 1.05 },
@@ -71,6 +73,7 @@ pub(crate) struct Industry {
     pub(crate) words: [&'static str; 3],
 }
 
+#[rustfmt::skip]
 pub(crate) const INDUSTRIES: [Industry; 6] = [
     Industry { name: "manufacturing", weight: 0.30, words: ["Precision", "Machinery", "Electric"] },
     Industry { name: "retail", weight: 0.20, words: ["Trading", "Retail", "Foods"] },
@@ -80,6 +83,7 @@ pub(crate) const INDUSTRIES: [Industry; 6] = [
     Industry { name: "education", weight: 0.10, words: ["Education", "Learning", "Academy"] },
 ];
 
+#[rustfmt::skip]
 pub(crate) const NAME_PREFIXES: [&str; 24] = [
     "Huaxin", "Jinsheng", "Hengtai", "Dongfang", "Xinda", "Ruifeng", "Tianyu", "Baosheng",
     "Zhongke", "Longji", "Meida", "Kangning", "Haitong", "Shengyuan", "Fuxing", "Yongan", "Boya",
@@ -107,6 +111,7 @@ pub(crate) struct Product {
     pub(crate) recurring: f64,
 }
 
+#[rustfmt::skip]
 pub(crate) const PRODUCTS: [Product; 12] = [
     Product { id: "P01", list_cents: 8_900, popularity: 0.14, recurring: 0.25 },
     Product { id: "P02", list_cents: 42_000, popularity: 0.10, recurring: 0.0 },
@@ -133,17 +138,19 @@ pub(crate) fn unit_price(product: usize, cal: &Calendar, month: i32) -> i64 {
 
 /// Project demand by calendar month (January first): a Q4 peak (budgets are spent before
 /// the year closes) and the February dip of the Chinese New Year holiday.
-pub(crate) const SEASON: [f64; 12] =
-    [1.00, 0.66, 0.95, 1.00, 1.02, 1.05, 0.95, 0.93, 1.05, 1.10, 1.24, 1.40];
+pub(crate) const SEASON: [f64; 12] = [
+    1.00, 0.62, 0.95, 1.00, 1.02, 1.05, 0.95, 0.93, 1.05, 1.10, 1.25, 1.45,
+];
 /// How much of the project seasonality standing orders follow: replenishment is steadier,
 /// which keeps a customer's month-to-month revenue comparable (domain.md §5 "mature").
-pub(crate) const STANDING_SEASONALITY: f64 = 0.4;
+pub(crate) const STANDING_SEASONALITY: f64 = 0.5;
 /// How much of [`SEASON`] total revenue shows, standing and project orders together.
 pub(crate) const REVENUE_SEASONALITY: f64 = 0.6;
-/// The seasonality the plan assumes: flatter than reality, so February misses its target and
-/// the Q4 peak beats it.
-pub(crate) const PLAN_SEASON: [f64; 12] =
-    [1.00, 0.88, 0.98, 1.00, 1.01, 1.03, 0.98, 0.96, 1.03, 1.06, 1.10, 1.18];
+/// The seasonality the plan assumes: it underrates the holiday, so February misses its target
+/// by more than 10 %, and the Q4 peak, which beats it; a mid-year campaign was over-planned.
+pub(crate) const PLAN_SEASON: [f64; 12] = [
+    1.00, 0.96, 0.98, 1.00, 1.01, 1.08, 0.98, 0.97, 1.02, 1.04, 1.07, 1.12,
+];
 /// Company-wide growth of demand per year, on top of the regions' own trends.
 pub(crate) const COMPANY_GROWTH: f64 = 0.03;
 
@@ -256,12 +263,20 @@ impl Customer {
     }
 }
 
+/// A size multiplier from 1 to `1 / floor`, most often near 1: a few accounts are much
+/// bigger than the rest, so revenue concentrates (ABC tiers, top-10 share, domain.md §3-4).
+fn heavy_tail(rng: &mut Rng, floor: f64) -> f64 {
+    1.0 / (floor + (1.0 - floor) * rng.unit())
+}
+
 /// Typical units of a product on a standing order, by its price.
 fn standing_quantity(list_cents: i64) -> f64 {
-    match list_cents {
-        ..10_000 => 30.0,
-        ..50_000 => 10.0,
-        _ => 3.0,
+    if list_cents < 10_000 {
+        30.0
+    } else if list_cents < 50_000 {
+        10.0
+    } else {
+        3.0
     }
 }
 
@@ -273,7 +288,7 @@ pub(crate) fn customers(seed: u64, cal: &Calendar, count: usize) -> Vec<Customer
     let mut drawn: Vec<(i32, usize, Customer)> = (0..count)
         .map(|j| {
             let mut rng = Rng::stream(seed, &[stream::PROFILE, j as u64]);
-            let origin = match rng.weighted(&[0.58, 0.36, 0.06]) {
+            let origin = match rng.weighted(&[0.60, 0.34, 0.06]) {
                 0 => Origin::Existing,
                 1 => Origin::Acquired,
                 _ => Origin::Prospect,
@@ -302,10 +317,13 @@ pub(crate) fn customers(seed: u64, cal: &Calendar, count: usize) -> Vec<Customer
                 }
                 Origin::Prospect => {
                     let from = cal.history_start() - 200;
-                    (NO_CHURN, rng.range(i64::from(from), i64::from(cal.as_of())) as i32)
+                    (
+                        NO_CHURN,
+                        rng.range(i64::from(from), i64::from(cal.as_of())) as i32,
+                    )
                 }
             };
-            let last_month = if origin != Origin::Prospect && rng.chance(0.28) {
+            let last_month = if origin != Origin::Prospect && rng.chance(0.2) {
                 // Some churn inside the history, some are about to (usage and satisfaction
                 // already falling at the end).
                 rng.range(i64::from(first_month + 2), i64::from(len + 3)) as i32
@@ -313,11 +331,25 @@ pub(crate) fn customers(seed: u64, cal: &Calendar, count: usize) -> Vec<Customer
                 NO_CHURN
             };
             let (standing_chance, intensity, basket, hours) = if enterprise {
-                (rng.between(0.95, 1.0), rng.between(0.5, 1.2), rng.between(1.5, 4.5), rng.between(80.0, 300.0))
+                (
+                    rng.between(0.97, 1.0),
+                    rng.between(0.2, 0.5),
+                    rng.between(1.5, 3.0) * heavy_tail(&mut rng, 0.08),
+                    rng.between(80.0, 300.0),
+                )
             } else {
-                (rng.between(0.85, 0.98), rng.between(0.15, 0.45), rng.between(0.6, 1.4), rng.between(15.0, 60.0))
+                (
+                    rng.between(0.92, 0.99),
+                    rng.between(0.08, 0.25),
+                    rng.between(0.5, 1.2) * heavy_tail(&mut rng, 0.25),
+                    rng.between(15.0, 60.0),
+                )
             };
-            let standing_lines = if enterprise { rng.range(2, 4) } else { rng.range(1, 2) } as u8;
+            let standing_lines = if enterprise {
+                rng.range(2, 3)
+            } else {
+                1 + i64::from(rng.chance(0.4))
+            } as u8;
             let mut standing = [(0u8, 0u16); 4];
             for slot in 0..usize::from(standing_lines) {
                 let product = loop {
@@ -327,7 +359,7 @@ pub(crate) fn customers(seed: u64, cal: &Calendar, count: usize) -> Vec<Customer
                     }
                 };
                 let cap = standing_quantity(PRODUCTS[usize::from(product)].list_cents) * basket;
-                let base = (cap * rng.between(0.4, 1.0)).round().max(1.0) as u16;
+                let base = (cap * rng.between(0.6, 1.0)).round().max(1.0) as u16;
                 standing[slot] = (product, base);
             }
             let usage_hours = if rng.chance(0.88) { hours } else { 0.0 };

@@ -214,7 +214,7 @@ impl Compiler {
                         None => "use `csv`, `parquet`, `json` or `ndjson`".into(),
                     };
                     self.error("spec::format", text_place(f), format!("unknown format `{}`", f.value), hint);
-                    return None;
+                    None
                 }
             },
             None => {
@@ -231,7 +231,6 @@ impl Compiler {
                         format!("cannot tell the format of `{loc_text}` from its extension"),
                         "add `format: csv` (or parquet, json, ndjson) to the source",
                     );
-                    return None;
                 }
                 inferred
             }
@@ -348,6 +347,11 @@ impl Compiler {
         let column = sql.referenced.column() as usize;
         let yaml_line = self.file.line(line).unwrap_or("");
         let first = yaml_line.chars().nth(column.saturating_sub(1));
+        // serde-saphyr places a block scalar (`sql: |`) at its first content line; the
+        // indicator then ends the line before.
+        let previous = line.checked_sub(1).and_then(|l| self.file.line(l)).unwrap_or("");
+        let previous = previous.split(" #").next().unwrap_or("").trim_end();
+        let block_above = ["|", "|-", "|+", ">", ">-", ">+"].iter().any(|i| previous.ends_with(&format!(" {i}")));
         let origin = match first {
             Some('|') | Some('>') => {
                 // Content starts on the first non-blank line after the indicator.
@@ -363,6 +367,10 @@ impl Compiler {
                 // Leading blank lines are kept in the SQL text, so count from the line after the indicator.
                 let leading_blank = sql.value.chars().take_while(|c| *c == '\n').count();
                 SqlOrigin::Block { first_line: first_line - leading_blank, indent }
+            }
+            _ if block_above => {
+                let indent = yaml_line.len() - yaml_line.trim_start().len();
+                SqlOrigin::Block { first_line: line, indent }
             }
             Some('"') | Some('\'') => SqlOrigin::Inline { line, column: column + 1 },
             _ => SqlOrigin::Inline { line, column },

@@ -41,6 +41,7 @@ pub struct OutputStore {
     store: Arc<dyn ObjectStore>,
     prefix: ObjectPath,
     root: String,
+    local_dir: Option<std::path::PathBuf>,
 }
 
 impl OutputStore {
@@ -55,12 +56,17 @@ impl OutputStore {
                     .map_err(|source| StoreError::CreateDir { path: dir.display().to_string(), source })?;
                 let store = datafusion::object_store::local::LocalFileSystem::new_with_prefix(dir)
                     .map_err(|e| StoreError::Open { root: dir.display().to_string(), message: e.to_string() })?;
-                Ok(OutputStore { store: Arc::new(store), prefix: ObjectPath::default(), root: dir.display().to_string() })
+                Ok(OutputStore {
+                    store: Arc::new(store),
+                    prefix: ObjectPath::default(),
+                    root: dir.display().to_string(),
+                    local_dir: Some(dir.clone()),
+                })
             }
             Root::Url(url) => {
                 let store = store_for(url).map_err(|e| StoreError::Open { root: url.to_string(), message: e.to_string() })?;
                 let prefix = ObjectPath::from(url.path().trim_matches('/'));
-                Ok(OutputStore { store, prefix, root: url.to_string() })
+                Ok(OutputStore { store, prefix, root: url.to_string(), local_dir: None })
             }
         }
     }
@@ -164,13 +170,17 @@ impl OutputStore {
         Ok(())
     }
 
-    /// Removes everything under `prefix`.
+    /// Removes everything under `prefix` (and, on a local disk, the emptied folders).
     ///
     /// # Errors
     /// When listing or deleting fails.
     pub async fn delete_all(&self, prefix: &str) -> Result<(), StoreError> {
         for key in self.list(prefix).await? {
             self.delete(&key).await?;
+        }
+        if let Some(dir) = &self.local_dir {
+            // Object stores have no folders; a local disk keeps empty ones unless told.
+            let _ = std::fs::remove_dir_all(dir.join(prefix));
         }
         Ok(())
     }

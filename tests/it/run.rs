@@ -98,9 +98,9 @@ async fn dirty_csv_rows_are_reported_and_nothing_is_published() {
     assert_eq!(
         found,
         vec![
-            ("csv::bad-value", Some((3, 79))),
+            ("csv::bad-value", Some((3, 48))),
             ("csv::field-count", Some((4, 1))),
-            ("csv::bad-value", Some((5, 60))),
+            ("csv::bad-value", Some((5, 42))),
             ("csv::dirty-file", None),
         ]
     );

@@ -26,7 +26,7 @@ async fn unknown_key_missing_column_and_undefined_table_all_at_once() {
     // The unknown key is set aside so that the SQL is still planned and its problems reported.
     let d = validate("tests/fixtures/pipelines/broken.yaml", "data").await;
     let found: Vec<_> = d.iter().map(|d| (d.code, d.place.unwrap().line)).collect();
-    assert_eq!(found, vec![("spec::unknown-key", 7), ("sql::unknown-table", 20), ("sql::unknown-column", 13)]);
+    assert_eq!(found, vec![("spec::unknown-key", 7), ("sql::unknown-column", 13), ("sql::unknown-table", 20)]);
     insta::assert_snapshot!(render(&d));
 }
 
@@ -47,7 +47,7 @@ async fn sql_problems_point_into_the_yaml() {
     let d = engine.validate().await;
     let places: Vec<_> = d.iter().map(|d| (d.code, d.place.unwrap().line, d.place.unwrap().column)).collect();
     // `amountt` on line 13, column 18; `custmers` on line 20, column 12.
-    assert_eq!(places, vec![("sql::unknown-table", 20, 12), ("sql::unknown-column", 13, 18)]);
+    assert_eq!(places, vec![("sql::unknown-column", 13, 18), ("sql::unknown-table", 20, 12)]);
     insta::assert_snapshot!(render(&d));
 }
 
@@ -55,10 +55,22 @@ async fn sql_problems_point_into_the_yaml() {
 fn every_yaml_problem_at_once() {
     let text = "version: 2\nname: bad name\ngrain: weekly\nfiscal_year_start: 13\nsources:\n  - name: Orders\n    location: orders.xlsx\n  - name: t\n    location: t.csv\n    format: cvs\n    columns:\n      amount: money\nsteps:\n  - name: s\n    sql: SELECT 1\n    descripton: typo\nchecks:\n  - unique: { table: orderz, columns: [id] }\n    \nexports:\n  - table: s\n    format: xlsx\n";
     let d = sextant::spec::load_str(Path::new("p.yaml"), text).unwrap_err();
-    // The unknown key stops compilation of values, so it is reported alone first...
-    assert_eq!(d.iter().map(|d| d.code).collect::<Vec<_>>(), vec!["spec::unknown-key"]);
-    // ...and once it is fixed, every invalid value is reported together.
-    let d = sextant::spec::load_str(Path::new("p.yaml"), &text.replace("    descripton: typo\n", "")).unwrap_err();
+    assert_eq!(
+        d.iter().map(|d| (d.code, d.place.map_or(0, |p| p.line))).collect::<Vec<_>>(),
+        vec![
+            ("spec::unknown-key", 16),
+            ("spec::version", 1),
+            ("spec::name", 2),
+            ("spec::grain", 3),
+            ("spec::fiscal-year-start", 4),
+            ("spec::table-name", 6),
+            ("spec::format", 7),
+            ("spec::format", 10),
+            ("spec::column-type", 12),
+            ("spec::unknown-table", 18),
+            ("spec::export-format", 22),
+        ]
+    );
     insta::assert_snapshot!(render(&d));
 }
 
