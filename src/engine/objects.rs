@@ -36,7 +36,9 @@ pub fn store_for(url: &url::Url) -> Result<Arc<dyn ObjectStore>, ObjectStoreErro
             object_store::azure::MicrosoftAzureBuilder::from_env().with_url(base).build().map_err(err)?,
         ),
         "http" | "https" => {
-            Arc::new(object_store::http::HttpBuilder::new().with_url(base).build().map_err(err)?)
+            // Plain http is allowed when the URL says so: the user chose it explicitly.
+            let options = object_store::ClientOptions::new().with_allow_http(url.scheme() == "http");
+            Arc::new(object_store::http::HttpBuilder::new().with_url(base).with_client_options(options).build().map_err(err)?)
         }
         "file" => Arc::new(object_store::local::LocalFileSystem::new()),
         other => {

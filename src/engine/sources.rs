@@ -31,8 +31,8 @@ pub struct ResolvedSource {
     pub format: DataFormat,
     /// The file as the user knows it (a local path, or the URL).
     pub display: String,
-    /// The schema the engine reads the file with (declared types applied).
-    pub read_schema: SchemaRef,
+    /// The table's schema: the file's columns with the declared types.
+    pub schema: SchemaRef,
 }
 
 /// An input as recorded in `run.json`.
@@ -201,51 +201,58 @@ pub async fn register(
         return Err(d);
     }
     let declared = |name: &str| spec.columns.iter().find(|c| c.name == name).map(|c| c.data_type.clone());
-    let date_as_text = format == DataFormat::Csv && spec.csv.date_format.is_some();
-    let mut needs_view = false;
-    let read_fields: Vec<Field> = file_schema
+    // The types the table ends up with: declared ones over the file's own.
+    let final_schema: SchemaRef = Arc::new(Schema::new(
+        file_schema
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name(), declared(f.name()).unwrap_or_else(|| f.data_type().clone()), true))
+            .collect::<Vec<_>>(),
+    ));
+    let is_text = matches!(format, DataFormat::Csv);
+    // DataFusion's CSV scan honours neither null markers other than the empty cell nor a
+    // date format, so such columns are read as text and converted in a view on top.
+    let nulls_as_text = is_text && !spec.csv.null_values.is_empty();
+    let dates_as_text = is_text && spec.csv.date_format.is_some();
+    let read_fields: Vec<Field> = final_schema
         .fields()
         .iter()
-        .map(|f| {
-            let want = declared(f.name()).unwrap_or_else(|| f.data_type().clone());
-            match format {
-                // CSV and JSON readers parse text straight into the declared type...
-                DataFormat::Csv | DataFormat::Ndjson | DataFormat::Json => {
-                    if date_as_text && want == DataType::Date32 {
-                        needs_view = true;
-                        Field::new(f.name(), DataType::Utf8, true)
-                    } else {
-                        Field::new(f.name(), want, true)
-                    }
-                }
-                // ...Parquet has its own types, cast afterwards where they differ.
-                DataFormat::Parquet => {
-                    needs_view |= want != *f.data_type();
-                    f.as_ref().clone()
-                }
+        .zip(file_schema.fields())
+        .map(|(want, found)| match format {
+            DataFormat::Csv | DataFormat::Ndjson | DataFormat::Json => {
+                let as_text = nulls_as_text || (dates_as_text && *want.data_type() == DataType::Date32);
+                Field::new(want.name(), if as_text { DataType::Utf8 } else { want.data_type().clone() }, true)
             }
+            // Parquet has its own types; they are cast afterwards where they differ.
+            DataFormat::Parquet => found.as_ref().clone(),
         })
         .collect();
     let read_schema: SchemaRef = Arc::new(Schema::new(read_fields));
     let config = ListingTableConfig::new(table_url).with_listing_options(options).with_schema(read_schema.clone());
     let table = Arc::new(ListingTable::try_new(config).map_err(unreadable)?);
 
-    if needs_view {
+    if read_schema.fields() != final_schema.fields() {
         let df = ctx.read_table(table).map_err(unreadable)?;
         let exprs: Vec<_> = read_schema
             .fields()
             .iter()
-            .map(|f| {
-                let want = declared(f.name()).unwrap_or_else(|| f.data_type().clone());
-                let c = col(datafusion::common::Column::new_unqualified(f.name()));
-                if *f.data_type() == want {
-                    c
-                } else if want == DataType::Date32 && *f.data_type() == DataType::Utf8 {
-                    let fmt = spec.csv.date_format.clone().unwrap_or_else(|| "%Y-%m-%d".into());
-                    datafusion::functions::expr_fn::to_date(vec![c, lit(fmt)]).alias(f.name())
-                } else {
-                    cast(c, want).alias(f.name())
+            .zip(final_schema.fields())
+            .map(|(read, want)| {
+                let mut e = col(datafusion::common::Column::new_unqualified(read.name()));
+                if *read.data_type() == *want.data_type() && !nulls_as_text {
+                    return e;
                 }
+                if nulls_as_text {
+                    for marker in &spec.csv.null_values {
+                        e = datafusion::functions::expr_fn::nullif(e, lit(marker.clone()));
+                    }
+                }
+                let e = match (want.data_type(), &spec.csv.date_format) {
+                    (DataType::Utf8, _) => e,
+                    (DataType::Date32, Some(fmt)) if is_text => datafusion::functions::expr_fn::to_date(vec![e, lit(fmt.clone())]),
+                    (t, _) => cast(e, t.clone()),
+                };
+                e.alias(read.name())
             })
             .collect();
         let view = df.select(exprs).map_err(unreadable)?.into_view();
@@ -253,7 +260,7 @@ pub async fn register(
     } else {
         ctx.register_table(spec.name.as_str(), table).map_err(unreadable)?;
     }
-    Ok(ResolvedSource { spec: spec.clone(), url, format, display, read_schema })
+    Ok(ResolvedSource { spec: spec.clone(), url, format, display, schema: final_schema })
 }
 
 /// A schema of text columns named by the CSV's header row (`column_N` without a header).
@@ -291,7 +298,7 @@ pub async fn ingest(source: &ResolvedSource) -> Result<InputRecord, Vec<Diagnost
         vec![Diagnostic::new("source::io", format!("source `{}`: reading {} failed: {e}", source.spec.name, source.display))
             .with_hint("check that the file is readable and complete, then run again")]
     };
-    let csv = (source.format == DataFormat::Csv).then(|| (source.spec.csv.clone(), source.read_schema.clone()));
+    let csv = (source.format == DataFormat::Csv).then(|| (source.spec.csv.clone(), source.schema.clone()));
     let name = source.display.clone();
     let report: IngestReport = if source.url.scheme() == "file" {
         let path = source.url.to_file_path().map_err(|()| io_err("not a local path".into()))?;

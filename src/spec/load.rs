@@ -86,7 +86,16 @@ fn yaml_error(source: &SourceText, location: Option<Location>, err: &serde_saphy
             "check the indentation and the `key: value` shape around this place".to_string(),
         ),
     };
-    let message = strip_location_suffix(&err.to_string());
+    let mut message = strip_location_suffix(&err.to_string());
+    let mut hint = hint;
+    if message.starts_with("cannot deserialize null") {
+        message = "a value is missing here".to_string();
+        let line = location.and_then(|l| source.line(l.line() as usize)).unwrap_or("");
+        if line.contains('{') && line.contains("decimal(") {
+            // `{ amount: decimal(18,2) }`: in a flow mapping the comma ends the entry.
+            hint = "inside `{ }` a comma separates entries: quote the type, `\"decimal(18,2)\"`, or write one column per line".to_string();
+        }
+    }
     let mut d = Diagnostic::new(code, message).with_hint(hint);
     if let Some(loc) = location {
         d = d.at(source, place_of(loc, 1));

@@ -135,3 +135,116 @@ async fn a_failing_error_check_stops_the_run_and_keeps_the_last_good_one() {
     assert_eq!(manifest.run_id, good.run_id);
     assert_eq!(read(out.path().join("sales_overview/2026-10/tables/revenue_by_region.csv")), before);
 }
+
+async fn run_file(pipeline: &str, ws: &sextant::config::Workspace, period: &str) -> RunOutcome {
+    let pipeline = sextant::spec::load(Path::new(pipeline)).unwrap();
+    let period = Period::parse(period, pipeline.grain, pipeline.fiscal_year_start, clock().today("UTC")).unwrap();
+    run_pipeline(ws, Arc::new(pipeline), period, &clock(), &|_| {}).await.unwrap()
+}
+
+#[tokio::test]
+async fn every_check_kind_counts_and_samples_its_violations() {
+    let out = tempfile::tempdir().unwrap();
+    let ws = workspace("checks", out.path());
+    let RunOutcome::Succeeded(m) = run_file("tests/fixtures/pipelines/checks.yaml", &ws, "2026-10").await else {
+        panic!("warn checks must not stop the run")
+    };
+    let results: Vec<_> = m.checks.iter().map(|c| (c.check.as_str(), c.passed, c.violations)).collect();
+    assert_eq!(
+        results,
+        vec![
+            ("unique", false, 1),          // (O1, P01) twice
+            ("not_null", false, 1),        // O2 has no customer
+            ("accepted_values", false, 1), // "Online " with a trailing blank
+            ("relationship", false, 1),    // C9; the null customer is not_null's business
+            ("row_count_min", false, 1),   // by_channel has 4 rows, 10 expected
+            ("sql", false, 1),             // O3's -10.00
+        ]
+    );
+    let unique = &m.checks[0];
+    assert_eq!(serde_json::Value::Object(unique.sample[0].clone()), serde_json::json!({"order_id": "O1", "product_id": "P01", "rows": 2}));
+    assert_eq!(m.checks[2].sample[0]["channel"], "Online ");
+    assert_eq!(m.checks[3].sample[0]["customer_id"], "C9");
+    assert_eq!(m.checks[5].sample[0]["order_id"], "O3");
+    assert_eq!(m.checks[4].message, "`by_channel` has 4 rows; at least 10 expected");
+
+    // Parquet and JSON exports read back with the same rows.
+    let dir = out.path().join("checks_fixture/2026-10/tables");
+    let ctx = datafusion::prelude::SessionContext::new();
+    let df = ctx.read_parquet(dir.join("by_channel.parquet").to_str().unwrap(), Default::default()).await.unwrap();
+    let batches = df.collect().await.unwrap();
+    let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string();
+    assert_eq!(
+        text,
+        "+---------+---------+-------+\n\
+         | channel | revenue | lines |\n\
+         +---------+---------+-------+\n\
+         | Online  | 100.00  | 1     |\n\
+         | direct  | 200.00  | 2     |\n\
+         | events  | 20.00   | 1     |\n\
+         | online  | -10.00  | 1     |\n\
+         +---------+---------+-------+"
+    );
+    let json: serde_json::Value = serde_json::from_str(&read(dir.join("by_channel.json"))).unwrap();
+    assert_eq!(json.as_array().map(Vec::len), Some(4));
+}
+
+const EURO_MONTH: &str = "order_id,order_date,customer_id,amount\nO1,2026-10-31,C1,10.50\nO2,2026-10-01,,4.50\n";
+const EURO_SUMMARY: &str =
+    "lines,with_customer,revenue,last_date,as_of,prev_start,yoy_end\n2,1,15.00,2026-10-31,2026-10-31,2026-09-01,2025-11-01\n";
+
+#[tokio::test]
+async fn csv_options_and_period_parameters() {
+    let out = tempfile::tempdir().unwrap();
+    let ws = workspace("euro", out.path());
+    let outcome = run_file("tests/fixtures/pipelines/euro.yaml", &ws, "2026-10").await;
+    let RunOutcome::Succeeded(_) = outcome else { panic!("run failed: {outcome:?}") };
+    let dir = out.path().join("euro_fixture/2026-10/tables");
+    // `;` separates, `NA` is null, dates are day-first; the period's parameters are typed dates.
+    assert_eq!(read(dir.join("month_orders.csv")), EURO_MONTH);
+    assert_eq!(read(dir.join("summary.csv")), EURO_SUMMARY);
+}
+
+/// A static file server on 127.0.0.1 (Python's http.server), stopped when dropped.
+struct HttpServer(std::process::Child);
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(dir: &Path) -> (HttpServer, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = std::process::Command::new("python3")
+        .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
+        .arg(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3 must be installed for the HTTP source test");
+    let server = HttpServer(child);
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return (server, port);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("http.server did not start on port {port}");
+}
+
+#[tokio::test]
+async fn sources_are_read_through_object_store_urls() {
+    let (_server, port) = serve(&crate::common::repo().join("tests/fixtures/euro"));
+    let out = tempfile::tempdir().unwrap();
+    let mut ws = workspace("euro", out.path());
+    ws.data_root = sextant::config::Root::Url(url::Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap());
+    let outcome = run_file("tests/fixtures/pipelines/euro.yaml", &ws, "2026-10").await;
+    let RunOutcome::Succeeded(m) = outcome else { panic!("run over HTTP failed: {outcome:?}") };
+    assert_eq!(m.inputs[0].location, format!("http://127.0.0.1:{port}/orders.csv"));
+    assert_eq!(m.inputs[0].bytes, std::fs::metadata("tests/fixtures/euro/orders.csv").unwrap().len());
+    let dir = out.path().join("euro_fixture/2026-10/tables");
+    assert_eq!(read(dir.join("month_orders.csv")), EURO_MONTH);
+    assert_eq!(read(dir.join("summary.csv")), EURO_SUMMARY);
+}
