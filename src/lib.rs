@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod diag;
 pub mod engine;
+pub mod kpi;
 pub mod period;
 pub mod run;
 pub mod sample;

@@ -148,15 +148,39 @@ async fn execute(
     on_event(RunEvent::Phase("checking results"));
     run_checks(&engine, pipeline.checks.iter().filter(|c| !is_source(c)), manifest, on_event).await?;
 
+    let kpis = if pipeline.kpis.is_empty() {
+        None
+    } else {
+        on_event(RunEvent::Phase("evaluating KPIs"));
+        let results = crate::kpi::evaluate_all(&engine, period, &ws.locale).await?;
+        Some(crate::kpi::KpiReport {
+            pipeline: pipeline.name.clone(),
+            period: period.to_string(),
+            grain: period.grain().as_str().to_string(),
+            as_of: period.as_of().to_string(),
+            kpis: results,
+        })
+    };
+
     on_event(RunEvent::Phase("writing exports"));
     for e in &pipeline.exports {
-        let fail = |msg: String| vec![Diagnostic::new("export::failed", msg).at(&pipeline.file, e.place)];
+        let fail = |msg: String| vec![Diagnostic::new("export::failed", msg).at(&e.file, e.place)];
         let df = engine.context().table(e.table.as_str()).await.map_err(|err| fail(err.to_string()))?;
         let (bytes, rows) = export::encode(&e.table, df, e.format).await.map_err(|err| fail(err.to_string()))?;
         let path = format!("tables/{}.{}", e.table, e.format.extension());
         on_event(RunEvent::Export { path: &path, rows });
         manifest.outputs.push(OutputRecord { path: path.clone(), bytes: bytes.len() as u64, sha256: sha256_hex(&bytes), rows: Some(rows) });
         store.put(&format!("{staging}/{path}"), bytes).await.map_err(|err| fail(err.to_string()))?;
+    }
+    if let Some(report) = &kpis {
+        let bytes = Bytes::from(serde_json::to_vec_pretty(report).unwrap_or_default());
+        let path = "kpis.json";
+        on_event(RunEvent::Export { path, rows: report.kpis.len() as u64 });
+        manifest.outputs.push(OutputRecord { path: path.into(), bytes: bytes.len() as u64, sha256: sha256_hex(&bytes), rows: Some(report.kpis.len() as u64) });
+        store
+            .put(&format!("{staging}/{path}"), bytes)
+            .await
+            .map_err(|err| vec![Diagnostic::new("export::failed", format!("writing kpis.json failed: {err}"))])?;
     }
     Ok(())
 }
@@ -175,7 +199,7 @@ async fn run_checks<'a>(
                 tracing::debug!(check = %result.name, millis = started.elapsed().as_millis() as u64, "check done");
                 on_event(RunEvent::Check(&result));
                 if result.blocks() {
-                    problems.push(check_failure(engine.pipeline(), spec, &result));
+                    problems.push(check_failure(spec, &result));
                 }
                 manifest.checks.push(result);
             }
@@ -185,7 +209,7 @@ async fn run_checks<'a>(
     if problems.is_empty() { Ok(()) } else { Err(problems) }
 }
 
-fn check_failure(pipeline: &Pipeline, spec: &crate::spec::CheckSpec, result: &CheckResult) -> Diagnostic {
+fn check_failure(spec: &crate::spec::CheckSpec, result: &CheckResult) -> Diagnostic {
     let mut hint = String::new();
     if !result.sample.is_empty() {
         hint.push_str("offending rows:\n");
@@ -195,7 +219,7 @@ fn check_failure(pipeline: &Pipeline, spec: &crate::spec::CheckSpec, result: &Ch
     }
     hint.push_str("fix the data, or set `severity: warn` on the check to record it without stopping the run");
     Diagnostic::new("check::failed", format!("check {} failed: {}", result.name, result.message))
-        .at(&pipeline.file, spec.place)
+        .at(&spec.file, spec.place)
         .with_label("this check")
         .with_hint(hint)
 }

@@ -67,12 +67,11 @@ fn describe(kind: &CheckKind) -> (String, Vec<String>) {
 /// A diagnostic at the check when a table or column does not exist or the SQL is wrong.
 pub async fn plan(engine: &Engine, check: &CheckSpec) -> Result<DataFrame, Diagnostic> {
     let ctx = engine.context();
-    let p = engine.pipeline();
     let (name, _) = describe(&check.kind);
     let at = |e: datafusion::error::DataFusionError| {
         let message = sql::clean_message(&e);
         Diagnostic::new("check::plan", format!("check {name}: {message}"))
-            .at(&p.file, check.place)
+            .at(&check.file, check.place)
             .with_hint("check the table and column names of this check")
     };
     let df = match &check.kind {
@@ -119,8 +118,8 @@ pub async fn plan(engine: &Engine, check: &CheckSpec) -> Result<DataFrame, Diagn
         CheckKind::Sql { name: check_name, query } => {
             let state = ctx.state();
             let what = format!("check `{check_name}`");
-            let stmt = sql::parse(&state, p, query, &what)?;
-            let plan = sql::plan(&state, p, query, &what, stmt, engine.params()).await?;
+            let stmt = sql::parse(&state, query, &what)?;
+            let plan = sql::plan(&state, query, &what, stmt, engine.params()).await?;
             DataFrame::new(state, plan)
         }
     };
@@ -145,7 +144,7 @@ pub async fn run(engine: &Engine, check: &CheckSpec) -> Result<CheckResult, Diag
     let df = plan(engine, check).await?;
     let failed_to_run = |e: datafusion::error::DataFusionError| {
         Diagnostic::new("check::run", format!("check {name} could not run: {}", sql::clean_message(&e)))
-            .at(&engine.pipeline().file, check.place)
+            .at(&check.file, check.place)
     };
     let count = df.clone().count().await.map_err(failed_to_run)? as u64;
     let (passed, violations, sample, message) = match &check.kind {

@@ -10,6 +10,7 @@ pub mod csv_check;
 pub mod objects;
 pub mod sources;
 pub mod sql;
+pub mod udf;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -36,14 +37,33 @@ pub struct StepRecord {
     pub millis: u64,
 }
 
-/// The period parameters bound into every query (`$period_start` …), as `Date32`.
-pub fn period_params(period: &Period) -> ParamValues {
+/// How many periods a KPI's trailing series covers: 13 months, 8 quarters or 5 years.
+pub fn series_length(grain: crate::period::Grain) -> i32 {
+    match grain {
+        crate::period::Grain::Month => 13,
+        crate::period::Grain::Quarter => 8,
+        crate::period::Grain::Year => 5,
+    }
+}
+
+/// The period parameters bound into every query (`$period_start` …): dates as `DATE`,
+/// indexes and counts as `BIGINT`. The README lists them.
+pub fn period_params(period: &Period, fys: crate::period::FiscalYearStart) -> ParamValues {
     let date = |d: NaiveDate| {
         let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
         ScalarValue::Date32(Some((d - epoch).num_days() as i32)).into()
     };
+    let int = |v: i64| ScalarValue::Int64(Some(v)).into();
+    let twelve_months_before = |d: NaiveDate| d.checked_sub_months(chrono::Months::new(12)).unwrap_or(d);
     let (prev, yoy) = (period.previous(), period.year_ago());
+    let n = series_length(period.grain());
     let map: HashMap<String, _> = [
+        ("series_start", date(period.shift(1 - n).start())),
+        ("series_prev_start", date(period.shift(-n).start())),
+        ("window_start", date(twelve_months_before(period.end()))),
+        ("prev_window_start", date(twelve_months_before(prev.end()))),
+        ("period_index", int(udf::period_index(period.start(), period.grain(), fys))),
+        ("periods_per_year", int(12 / period.grain().months() as i64)),
         ("period_start", date(period.start())),
         ("period_end", date(period.end())),
         ("prev_start", date(prev.start())),
@@ -69,7 +89,12 @@ impl Engine {
     /// A fresh session for `pipeline` evaluated for `period`.
     pub fn new(pipeline: Arc<Pipeline>, period: &Period) -> Engine {
         let config = SessionConfig::new().with_information_schema(false);
-        Engine { ctx: SessionContext::new_with_config(config), pipeline, params: period_params(period) }
+        let ctx = SessionContext::new_with_config(config);
+        for f in udf::period_functions(period.grain(), pipeline.fiscal_year_start) {
+            ctx.register_udf(f);
+        }
+        let params = period_params(period, pipeline.fiscal_year_start);
+        Engine { ctx, pipeline, params }
     }
 
     pub fn context(&self) -> &SessionContext {
@@ -93,7 +118,7 @@ impl Engine {
             .pipeline
             .sources
             .iter()
-            .map(|s| sources::register(&self.ctx, &self.pipeline, s, data_root));
+            .map(|s| sources::register(&self.ctx, s, data_root));
         let (ok, errs): (Vec<_>, Vec<_>) = futures::future::join_all(registrations).await.into_iter().partition(Result::is_ok);
         if errs.is_empty() {
             Ok(ok.into_iter().flatten().collect())
@@ -112,7 +137,7 @@ impl Engine {
         let mut defined: HashSet<&str> = p.sources.iter().map(|s| s.name.as_str()).collect();
         for (i, step) in p.steps.iter().enumerate() {
             let what = format!("step `{}`", step.name);
-            match sql::parse(&state, p, &step.sql, &what) {
+            match sql::parse(&state, &step.sql, &what) {
                 Err(d) => problems.push(d),
                 Ok(stmt) => {
                     let refs = sql::table_references(&state, &stmt);
@@ -141,7 +166,7 @@ impl Engine {
                         };
                         problems.push(
                             Diagnostic::new("sql::unknown-table", message)
-                                .at(&p.file, step.sql.place_of(r))
+                                .at(&step.file, step.sql.place_of(r))
                                 .with_label("not defined")
                                 .with_hint(hint),
                         );
@@ -178,13 +203,13 @@ impl Engine {
                     let physical = df.clone().create_physical_plan().await;
                     match physical {
                         Err(e) => {
-                            problems.push(sql::sql_diagnostic(&self.pipeline, &step.sql, &format!("step `{}`", step.name), &e));
+                            problems.push(sql::sql_diagnostic(&step.sql, &format!("step `{}`", step.name), &e));
                             broken.insert(step.name.clone());
                         }
                         Ok(_) => {
                             let view = ViewTable::new(df.logical_plan().clone(), None);
                             if let Err(e) = self.ctx.register_table(step.name.as_str(), Arc::new(view)) {
-                                problems.push(sql::sql_diagnostic(&self.pipeline, &step.sql, &format!("step `{}`", step.name), &e));
+                                problems.push(sql::sql_diagnostic(&step.sql, &format!("step `{}`", step.name), &e));
                             }
                         }
                     }
@@ -203,6 +228,15 @@ impl Engine {
                 problems.push(d);
             }
         }
+        for kpi in &self.pipeline.kpis {
+            let planned = match crate::kpi::plan_value(self, kpi).await {
+                Ok(df) => df.create_physical_plan().await.map(|_| ()).map_err(|e| sql::sql_diagnostic(&kpi.sql, &format!("KPI `{}`", kpi.id), &e)),
+                Err(d) => Err(d),
+            };
+            if let Err(d) = planned {
+                problems.push(d);
+            }
+        }
         // In file order, as a reader goes through the pipeline.
         problems.sort_by_key(|d| d.place.map_or(0, |p| p.line));
         problems
@@ -211,8 +245,8 @@ impl Engine {
     async fn plan_step(&self, step: &StepSpec) -> Result<DataFrame, Diagnostic> {
         let state = self.ctx.state();
         let what = format!("step `{}`", step.name);
-        let stmt = sql::parse(&state, &self.pipeline, &step.sql, &what)?;
-        let plan = sql::plan(&state, &self.pipeline, &step.sql, &what, stmt, &self.params).await?;
+        let stmt = sql::parse(&state, &step.sql, &what)?;
+        let plan = sql::plan(&state, &step.sql, &what, stmt, &self.params).await?;
         Ok(DataFrame::new(state, plan))
     }
 
@@ -265,7 +299,7 @@ impl Engine {
         let started = Instant::now();
         let what = format!("step `{}`", step.name);
         let df = self.plan_step(step).await?;
-        let fail = |e: datafusion::error::DataFusionError| sql::sql_diagnostic(&self.pipeline, &step.sql, &what, &e);
+        let fail = |e: datafusion::error::DataFusionError| sql::sql_diagnostic(&step.sql, &what, &e);
         // The physical plan's schema is the one the batches carry (nullability may differ from the logical one).
         let task = df.task_ctx();
         let plan = df.create_physical_plan().await.map_err(fail)?;

@@ -20,7 +20,7 @@ use super::csv_check::{self, IngestReport};
 use super::objects::{store_for, store_key};
 use crate::config::Root;
 use crate::diag::{Diagnostic, SourceText, did_you_mean};
-use crate::spec::{CsvSpec, DataFormat, Pipeline, SourceLocation, SourceSpec};
+use crate::spec::{CsvSpec, DataFormat, SourceLocation, SourceSpec};
 
 /// A source whose file was found.
 #[derive(Debug, Clone)]
@@ -48,15 +48,15 @@ pub struct InputRecord {
     pub rows: Option<u64>,
 }
 
-fn source_diag(pipeline: &Pipeline, spec: &SourceSpec, code: &'static str, msg: String, hint: String) -> Diagnostic {
-    Diagnostic::new(code, msg).at(&pipeline.file, spec.place).with_hint(hint)
+fn source_diag(spec: &SourceSpec, code: &'static str, msg: String, hint: String) -> Diagnostic {
+    Diagnostic::new(code, msg).at(&spec.file, spec.place).with_hint(hint)
 }
 
 /// Finds the file of `spec` under `data_root`.
 ///
 /// # Errors
 /// A diagnostic pointing at the source in the pipeline when no file is found.
-pub async fn resolve(pipeline: &Pipeline, spec: &SourceSpec, data_root: &Root) -> Result<(url::Url, DataFormat, String), Diagnostic> {
+pub async fn resolve(spec: &SourceSpec, data_root: &Root) -> Result<(url::Url, DataFormat, String), Diagnostic> {
     let candidates: Vec<(url::Url, DataFormat, String)> = match (&spec.location, data_root) {
         (SourceLocation::Url(u), _) => vec![(u.clone(), spec.format.unwrap_or(DataFormat::Csv), u.to_string())],
         (SourceLocation::Relative(rel), Root::Local(dir)) => {
@@ -95,9 +95,7 @@ pub async fn resolve(pipeline: &Pipeline, spec: &SourceSpec, data_root: &Root) -
         }
     }
     let tried = candidates.iter().map(|c| c.2.as_str()).collect::<Vec<_>>().join(", ");
-    Err(source_diag(
-        pipeline,
-        spec,
+    Err(source_diag(spec,
         "source::not-found",
         format!("source `{}`: no file found (looked for {tried})", spec.name),
         format!("check `location:` and the data root ({data_root}); set another with --data-root or SEXTANT_DATA_ROOT"),
@@ -147,23 +145,20 @@ fn regex_escape(text: &str) -> String {
 /// A diagnostic when the file is missing or unreadable, or a declared column is not in it.
 pub async fn register(
     ctx: &SessionContext,
-    pipeline: &Pipeline,
     spec: &SourceSpec,
     data_root: &Root,
 ) -> Result<ResolvedSource, Diagnostic> {
-    let (url, format, display) = resolve(pipeline, spec, data_root).await?;
+    let (url, format, display) = resolve(spec, data_root).await?;
     if url.scheme() != "file" {
         let store = store_for(&url).map_err(|e| {
-            source_diag(pipeline, spec, "source::store", e.to_string(), "check the URL and the credentials in the environment".into())
+            source_diag(spec, "source::store", e.to_string(), "check the URL and the credentials in the environment".into())
         })?;
         if let Some(key) = store_key(&url) {
             ctx.register_object_store(&key, store);
         }
     }
     let unreadable = |e: datafusion::error::DataFusionError| {
-        source_diag(
-            pipeline,
-            spec,
+        source_diag(spec,
             "source::unreadable",
             format!("source `{}`: cannot read {display} as {}: {e}", spec.name, format.as_str()),
             "check that the file is what `format:` says it is".into(),
@@ -191,7 +186,7 @@ pub async fn register(
             };
             declared_missing = Some(
                 Diagnostic::new("source::unknown-column", format!("source `{}`: {display} has no column `{}`", spec.name, c.name))
-                    .at(&pipeline.file, c.place)
+                    .at(&spec.file, c.place)
                     .with_hint(hint),
             );
             break;

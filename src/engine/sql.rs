@@ -8,18 +8,31 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::sql::parser::Statement;
 
 use crate::diag::{Diagnostic, did_you_mean};
-use crate::spec::{Pipeline, SqlText};
+use crate::spec::SqlText;
 
 /// The period parameters a query may use, for hints.
-pub const PARAMETERS: &[&str] =
-    &["$period_start", "$period_end", "$prev_start", "$prev_end", "$yoy_start", "$yoy_end", "$as_of"];
+pub const PARAMETERS: &[&str] = &[
+    "$period_start",
+    "$period_end",
+    "$prev_start",
+    "$prev_end",
+    "$yoy_start",
+    "$yoy_end",
+    "$as_of",
+    "$series_start",
+    "$series_prev_start",
+    "$window_start",
+    "$prev_window_start",
+    "$period_index",
+    "$periods_per_year",
+];
 
 /// Parses `sql` into a statement.
 ///
 /// # Errors
 /// A syntax error, pointing at its place in the pipeline file.
-pub fn parse(state: &SessionState, pipeline: &Pipeline, sql: &SqlText, what: &str) -> Result<Statement, Diagnostic> {
-    state.sql_to_statement(&sql.text, &Dialect::Generic).map_err(|e| sql_diagnostic(pipeline, sql, what, &e))
+pub fn parse(state: &SessionState, sql: &SqlText, what: &str) -> Result<Statement, Diagnostic> {
+    state.sql_to_statement(&sql.text, &Dialect::Generic).map_err(|e| sql_diagnostic(sql, what, &e))
 }
 
 /// The tables `statement` reads (CTE names excluded), lower-cased as the planner sees them.
@@ -39,14 +52,13 @@ pub fn table_references(state: &SessionState, statement: &Statement) -> Vec<Stri
 /// Planning errors (unknown column, wrong types, unknown parameter), pointing into the YAML.
 pub async fn plan(
     state: &SessionState,
-    pipeline: &Pipeline,
     sql: &SqlText,
     what: &str,
     statement: Statement,
     params: &ParamValues,
 ) -> Result<LogicalPlan, Diagnostic> {
-    let plan = state.statement_to_plan(statement).await.map_err(|e| sql_diagnostic(pipeline, sql, what, &e))?;
-    plan.with_param_values(params.clone()).map_err(|e| sql_diagnostic(pipeline, sql, what, &e))
+    let plan = state.statement_to_plan(statement).await.map_err(|e| sql_diagnostic(sql, what, &e))?;
+    plan.with_param_values(params.clone()).map_err(|e| sql_diagnostic(sql, what, &e))
 }
 
 /// The message of `err` without DataFusion's category prefixes and backtrace.
@@ -61,7 +73,7 @@ pub fn clean_message(err: &DataFusionError) -> String {
 }
 
 /// Maps a DataFusion error about `sql` to a diagnostic at the offending place in the YAML.
-pub fn sql_diagnostic(pipeline: &Pipeline, sql: &SqlText, what: &str, err: &DataFusionError) -> Diagnostic {
+pub fn sql_diagnostic(sql: &SqlText, what: &str, err: &DataFusionError) -> Diagnostic {
     let full = clean_message(err);
     // DataFusion's own suggestion becomes the hint.
     let message = full.split(" Did you mean '").next().unwrap_or(&full).to_string();
@@ -76,7 +88,7 @@ pub fn sql_diagnostic(pipeline: &Pipeline, sql: &SqlText, what: &str, err: &Data
         .unwrap_or_else(|| sql.place_of(offending_word(&message).as_deref().unwrap_or("")));
     let (code, hint) = hint_for(&full);
     Diagnostic::new(code, format!("{what}: {message}"))
-        .at(&pipeline.file, place)
+        .at(&sql.file, place)
         .with_label(label_for(code))
         .with_hint(hint)
 }

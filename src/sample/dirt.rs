@@ -81,6 +81,9 @@ impl OrderDirtPlan {
             ]);
         }
         let len = cal.len();
+        // Lines of a month are in date order: spread the damage over roughly a month's worth
+        // of lines so it does not all sit on the 1st.
+        let spread = (customers as u64 / 2).max(20);
         let mut events: Vec<(i32, u64, OrderDirt)> = kinds
             .into_iter()
             .enumerate()
@@ -94,7 +97,7 @@ impl OrderDirtPlan {
                 } else {
                     0
                 };
-                (month, rng.below(20), kind)
+                (month, rng.below(spread), kind)
             })
             .collect();
         events.sort_by_key(|(m, line, _)| (*m, *line));

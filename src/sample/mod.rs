@@ -16,6 +16,10 @@
 //! - **Seasonality**: a Q4 peak and a February dip (Chinese New Year) that is deeper than the
 //!   plan assumed; mild growth over time. One month of the history (five months before the
 //!   end month) has no company revenue target, so its quarter has `no_target`.
+//! - **Orders**: most months a customer places its standing replenishment order (steady
+//!   consumables and licences), now and then a lumpy project order; enterprise orders are
+//!   larger, a few key accounts much larger (revenue concentrates); some customers order
+//!   several times on one day.
 //! - **Customers** arrive over time (registered weeks before their first order); some never
 //!   order (lifecycle "potential"); some churn, and in their last months their usage falls by
 //!   more than 30 % and their survey answers sour; a few large enterprise accounts decline over
@@ -107,6 +111,7 @@ impl Default for SampleOptions {
 /// Rows are data rows (without the CSV header), including any dirty ones.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SampleSummary {
+    /// `(table name, data rows, path of the file written)`.
     pub tables: Vec<(String, u64, PathBuf)>,
 }
 
@@ -352,7 +357,7 @@ pub fn generate(
         opts,
         progress,
         w,
-        |s| market::write_competitors(s),
+        market::write_competitors,
     )?;
     write_table(
         out_dir,

@@ -263,6 +263,24 @@ fn parquet_uses_the_contract_types() {
         .map(|b| b.expect("batch").num_rows())
         .sum();
     assert_eq!(rows as u64, orders.1);
+
+    // A column of each other kind, in its table.
+    for (table, column, expected) in [
+        ("targets", "target", DataType::Decimal128(18, 2)),
+        ("targets", "month", DataType::Utf8),
+        ("contracts", "renewed", DataType::Boolean),
+        ("surveys", "nps_score", DataType::Int64),
+        ("competitor_scores", "score", DataType::Float64),
+        ("usage", "active_hours", DataType::Float64),
+    ] {
+        let file = fs::File::open(dir.0.join(format!("{table}.parquet"))).expect("table written");
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file).expect("readable parquet");
+        let field = builder
+            .schema()
+            .field_with_name(column)
+            .map(|f| f.data_type().clone());
+        assert_eq!(field.ok(), Some(expected), "{table}.{column}");
+    }
 }
 
 #[test]

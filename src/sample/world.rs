@@ -24,13 +24,15 @@ pub(crate) mod stream {
     pub(crate) const DIRT: u64 = 13;
 }
 
-/// A sales region. `growth` is the yearly change of its customers' order rate: the South is
-/// the growth story, the North the problem region.
+/// A sales region. `growth` is the yearly change of its customers' demand (project orders
+/// and standing quantities alike): the South is the growth story, the North the problem
+/// region.
 pub(crate) struct Region {
     pub(crate) name: &'static str,
     pub(crate) weight: f64,
     pub(crate) growth: f64,
-    /// Our planned market share there (market_size is calibrated from it, domain.md §6).
+    /// Our average market share there over the history (`market_size` is calibrated from it,
+    /// domain.md §6).
     pub(crate) share: f64,
 }
 
@@ -101,7 +103,7 @@ pub(crate) const REP_REGION: [usize; 12] = [0, 0, 0, 1, 1, 2, 2, 2, 3, 3, 4, 4];
 pub(crate) const ACCOUNT_MANAGERS: u32 = 8;
 
 /// A product with its list price (cents) in the first year of history and how often it is
-/// ordered.
+/// ordered. Only ids and prices reach the export (there is no products table).
 pub(crate) struct Product {
     pub(crate) id: &'static str,
     pub(crate) list_cents: i64,
@@ -241,7 +243,8 @@ impl Customer {
         standing * self.standing_chance + self.intensity * self.basket * 200_000.0
     }
 
-    /// Multiplier of the order rate in month `i` for a churning or declining customer.
+    /// Multiplier of demand in month `i` (the chance of the standing order, its quantities and
+    /// the number of project orders) for a churning or declining customer.
     pub(crate) fn fading(&self, month: i32, cal: &Calendar) -> f64 {
         let mut f = 1.0;
         if self.churns() {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_saphyr::Spanned;
 
-use super::raw::{RawCheck, RawPipeline, RawSource, Text};
+use super::raw::{RawCheck, RawFragment, RawPipeline, RawSource, Text};
 use super::types::TYPE_NAMES;
 use super::*;
 use crate::diag::did_you_mean;
@@ -14,9 +14,14 @@ use crate::diag::did_you_mean;
 ///
 /// # Errors
 /// Every invalid value, each as a diagnostic pointing into `file`.
-pub fn compile(raw: RawPipeline, file: SourceText, path: &Path) -> Result<Pipeline, Vec<Diagnostic>> {
+pub fn compile(
+    raw: RawPipeline,
+    fragments: Vec<(RawFragment, SourceText)>,
+    file: SourceText,
+    path: &Path,
+) -> Result<Pipeline, Vec<Diagnostic>> {
     let mut c = Compiler { file, problems: Vec::new() };
-    let p = c.pipeline(raw, path);
+    let p = c.pipeline(raw, fragments, path);
     if c.problems.is_empty() { Ok(p) } else { Err(c.problems) }
 }
 
@@ -50,7 +55,8 @@ impl Compiler {
         self.problems.push(if at.line == 0 { Diagnostic { source: Some(self.file.clone()), ..d } } else { d.at(&self.file, at) });
     }
 
-    fn pipeline(&mut self, raw: RawPipeline, path: &Path) -> Pipeline {
+    fn pipeline(&mut self, mut raw: RawPipeline, fragments: Vec<(RawFragment, SourceText)>, path: &Path) -> Pipeline {
+        let main_file = self.file.clone();
         if raw.version.value != SPEC_VERSION {
             self.error(
                 "spec::version",
@@ -92,41 +98,64 @@ impl Compiler {
             }),
         };
 
+        // Included fragments first, in order, then the file's own lists.
+        let mut parts: Vec<(SourceText, RawFragment)> = fragments.into_iter().map(|(f, t)| (t, f)).collect();
+        parts.push((
+            main_file.clone(),
+            RawFragment {
+                description: None,
+                sources: std::mem::take(&mut raw.sources),
+                steps: std::mem::take(&mut raw.steps),
+                checks: std::mem::take(&mut raw.checks),
+                kpis: std::mem::take(&mut raw.kpis),
+                exports: std::mem::take(&mut raw.exports),
+            },
+        ));
         let mut defined: HashSet<String> = HashSet::new();
-        let sources: Vec<SourceSpec> =
-            raw.sources.into_iter().filter_map(|s| self.source(s, &mut defined)).collect();
-        let mut steps = Vec::new();
-        for step in raw.steps {
-            let at = text_place(&step.name);
-            if self.table_name(&step.name, &mut defined) {
-                let sql = self.sql_text(&step.sql);
-                steps.push(StepSpec { name: step.name.value, sql, description: step.description, place: at });
+        let (mut sources, mut steps) = (Vec::new(), Vec::new());
+        for (file, part) in &mut parts {
+            self.file = file.clone();
+            for s in std::mem::take(&mut part.sources) {
+                sources.extend(self.source(s, &mut defined));
+            }
+            for step in std::mem::take(&mut part.steps) {
+                let at = text_place(&step.name);
+                if self.table_name(&step.name, &mut defined) {
+                    let sql = self.sql_text(&step.sql);
+                    steps.push(StepSpec { name: step.name.value, file: file.clone(), sql, description: step.description, place: at });
+                }
             }
         }
-        let all_tables: Vec<String> = sources.iter().map(|s| s.name.clone()).chain(steps.iter().map(|s| s.name.clone())).collect();
-        let checks = raw.checks.into_iter().filter_map(|c| self.check(c, &all_tables)).collect();
-        let mut exports = Vec::new();
-        for e in raw.exports {
-            self.known_table(&e.table, &all_tables);
-            let format = match &e.format {
-                None => ExportFormat::Csv,
-                Some(f) => match f.value.as_str() {
-                    "csv" => ExportFormat::Csv,
-                    "parquet" => ExportFormat::Parquet,
-                    "json" => ExportFormat::Json,
-                    other => {
-                        self.error(
-                            "spec::export-format",
-                            text_place(f),
-                            format!("unknown export format `{other}`"),
-                            "use `csv`, `parquet` or `json`",
-                        );
-                        ExportFormat::Csv
-                    }
-                },
-            };
-            exports.push(ExportSpec { place: text_place(&e.table), table: e.table.value, format });
+        let all_tables: Vec<String> = sources.iter().map(|s: &SourceSpec| s.name.clone()).chain(steps.iter().map(|s: &StepSpec| s.name.clone())).collect();
+        let (mut checks, mut kpis, mut exports) = (Vec::new(), Vec::new(), Vec::new());
+        let mut kpi_ids = HashSet::new();
+        for (file, part) in parts {
+            self.file = file.clone();
+            checks.extend(part.checks.into_iter().filter_map(|c| self.check(c, &all_tables)));
+            kpis.extend(part.kpis.into_iter().filter_map(|k| self.kpi(k, &mut kpi_ids)));
+            for e in part.exports {
+                self.known_table(&e.table, &all_tables);
+                let format = match &e.format {
+                    None => ExportFormat::Csv,
+                    Some(f) => match f.value.as_str() {
+                        "csv" => ExportFormat::Csv,
+                        "parquet" => ExportFormat::Parquet,
+                        "json" => ExportFormat::Json,
+                        other => {
+                            self.error(
+                                "spec::export-format",
+                                text_place(f),
+                                format!("unknown export format `{other}`"),
+                                "use `csv`, `parquet` or `json`",
+                            );
+                            ExportFormat::Csv
+                        }
+                    },
+                };
+                exports.push(ExportSpec { place: text_place(&e.table), file: file.clone(), table: e.table.value, format });
+            }
         }
+        self.file = main_file;
 
         Pipeline {
             name,
@@ -138,8 +167,78 @@ impl Compiler {
             sources,
             steps,
             checks,
+            kpis,
             exports,
         }
+    }
+
+    fn kpi(&mut self, k: super::raw::RawKpi, ids: &mut HashSet<String>) -> Option<KpiSpec> {
+        let at = text_place(&k.id);
+        if !is_identifier(&k.id.value) {
+            self.error("spec::kpi-id", at, format!("`{}` is not a usable KPI id", k.id.value), "use lower-case letters, digits and `_`, e.g. `revenue_attainment`");
+        } else if !ids.insert(k.id.value.clone()) {
+            self.error("spec::duplicate-kpi", at, format!("KPI `{}` is defined twice", k.id.value), "every KPI needs its own id");
+        }
+        let unit = Unit::from_name(&k.unit.value).unwrap_or_else(|| {
+            let hint = did_you_mean(&k.unit.value, Unit::NAMES)
+                .map_or_else(|| format!("use one of {}", quoted_list(Unit::NAMES)), |b| format!("did you mean `{b}`?"));
+            self.error("spec::kpi-unit", text_place(&k.unit), format!("unknown unit `{}`", k.unit.value), hint);
+            Unit::Count
+        });
+        let direction = match k.direction.as_ref().map(|d| d.value.as_str()) {
+            None | Some("higher") => Direction::Higher,
+            Some("lower") => Direction::Lower,
+            Some("none") => Direction::None,
+            Some(other) => {
+                let d = k.direction.as_ref().map_or(at, text_place);
+                self.error("spec::kpi-direction", d, format!("unknown direction `{other}`"), "use `higher` or `lower` (which is better), or `none` to watch only");
+                Direction::Higher
+            }
+        };
+        let tolerance = match &k.tolerance {
+            None => 0.10,
+            Some(t) if (0.0..1.0).contains(&t.value) => t.value,
+            Some(t) => {
+                self.error("spec::kpi-tolerance", place(t, 1), format!("tolerance {} is not a share", t.value), "write a share between 0 and 1, e.g. `0.10` for 10 %");
+                0.10
+            }
+        };
+        let target = k.target.as_ref().and_then(|t| {
+            let r = &t.value;
+            let given = [r.value.is_some(), r.metric.is_some(), r.sql.is_some()].iter().filter(|b| **b).count();
+            if given != 1 {
+                self.error(
+                    "spec::kpi-target",
+                    place(t, 1),
+                    format!("the target of KPI `{}` must have exactly one of `value`, `metric` or `sql`", k.id.value),
+                    "e.g. `target: { value: 0.9 }`, `target: { metric: revenue }` or `target: { sql: ... }`",
+                );
+                return None;
+            }
+            Some(match (r.value, &r.metric, &r.sql) {
+                (Some(v), _, _) => TargetSpec::Value(v),
+                (_, Some(m), _) => TargetSpec::Table {
+                    metric: m.clone(),
+                    dimension: r.dimension.clone().unwrap_or_else(|| "all".into()),
+                    dimension_value: r.dimension_value.clone().unwrap_or_else(|| "*".into()),
+                },
+                (_, _, Some(sql)) => TargetSpec::Sql(self.sql_text(sql)),
+                _ => return None,
+            })
+        });
+        Some(KpiSpec {
+            id: k.id.value.clone(),
+            file: self.file.clone(),
+            label_en: k.label.en,
+            label_zh: k.label.zh_cn,
+            unit,
+            direction,
+            tolerance,
+            description: k.description,
+            sql: self.sql_text(&k.sql),
+            target,
+            place: at,
+        })
     }
 
     /// Checks a new table name; `false` when it cannot be used.
@@ -266,7 +365,7 @@ impl Compiler {
                 }
             }
         }
-        name_ok.then(|| SourceSpec { place: text_place(&s.name), name: s.name.value, location, format, columns, csv })
+        name_ok.then(|| SourceSpec { place: text_place(&s.name), file: self.file.clone(), name: s.name.value, location, format, columns, csv })
     }
 
     fn severity(&mut self, s: &Option<Text>) -> Severity {
@@ -338,7 +437,7 @@ impl Compiler {
                 (CheckKind::Sql { name: r.name.value, query: self.sql_text(&r.query) }, severity)
             }
         };
-        Some(CheckSpec { kind, severity, place: at })
+        Some(CheckSpec { kind, severity, place: at, file: self.file.clone() })
     }
 
     /// Works out how SQL positions map to the YAML file (block scalar or inline).
@@ -375,6 +474,6 @@ impl Compiler {
             Some('"') | Some('\'') => SqlOrigin::Inline { line, column: column + 1 },
             _ => SqlOrigin::Inline { line, column },
         };
-        SqlText { text: sql.value.clone(), origin }
+        SqlText { text: sql.value.clone(), file: self.file.clone(), origin }
     }
 }

@@ -1,4 +1,4 @@
-//! Reading a pipeline file: YAML → [`RawPipeline`], reporting every unknown key at once.
+//! Reading a pipeline file: YAML → raw layer, reporting every unknown key at once.
 //!
 //! serde stops at the first error. To report *all* unknown keys in one go, an unknown key
 //! is recorded, its entry is blanked out of a working copy of the text (keeping every line
@@ -6,7 +6,6 @@
 
 use serde_saphyr::Location;
 
-use super::raw::RawPipeline;
 use crate::diag::{Diagnostic, Place, SourceText, did_you_mean};
 
 /// Limit on re-parses, so that a pathological file cannot loop for long.
@@ -15,11 +14,11 @@ const MAX_RECOVERIES: usize = 64;
 /// Parses `source` into the raw layer, with every diagnostic found. The raw pipeline is
 /// `Some` when the file could be read once its unknown keys were set aside, so that later
 /// stages can still look for problems of their own.
-pub(crate) fn parse_raw(source: &SourceText) -> (Option<RawPipeline>, Vec<Diagnostic>) {
+pub(crate) fn parse_raw<T: serde::de::DeserializeOwned>(source: &SourceText) -> (Option<T>, Vec<Diagnostic>) {
     let mut working = source.text().to_string();
     let mut diagnostics = Vec::new();
     for _ in 0..MAX_RECOVERIES {
-        match serde_saphyr::from_str::<RawPipeline>(&working) {
+        match serde_saphyr::from_str::<T>(&working) {
             Ok(raw) => return (Some(raw), diagnostics),
             Err(err) => {
                 let err = err.without_snippet();

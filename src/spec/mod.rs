@@ -36,7 +36,70 @@ pub struct Pipeline {
     pub sources: Vec<SourceSpec>,
     pub steps: Vec<StepSpec>,
     pub checks: Vec<CheckSpec>,
+    pub kpis: Vec<KpiSpec>,
     pub exports: Vec<ExportSpec>,
+}
+
+/// Which way a KPI should move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Higher,
+    Lower,
+    /// Watched, not judged: no status even with a target.
+    None,
+}
+
+/// What a KPI's value measures, for formatting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    Currency,
+    Count,
+    Ratio,
+    Days,
+    Score,
+}
+
+impl Unit {
+    pub const NAMES: [&'static str; 5] = ["currency", "count", "ratio", "days", "score"];
+
+    pub fn from_name(name: &str) -> Option<Unit> {
+        Some(match name {
+            "currency" => Unit::Currency,
+            "count" => Unit::Count,
+            "ratio" => Unit::Ratio,
+            "days" => Unit::Days,
+            "score" => Unit::Score,
+            _ => return None,
+        })
+    }
+}
+
+/// Where a KPI's target comes from.
+#[derive(Debug, Clone)]
+pub enum TargetSpec {
+    Value(f64),
+    /// Rows of the `targets` table; a quarter's or year's target is the sum of its months,
+    /// and none at all unless every month has one (domain.md §2).
+    Table { metric: String, dimension: String, dimension_value: String },
+    /// A query returning `period` and `target`.
+    Sql(SqlText),
+}
+
+/// A checked KPI definition.
+#[derive(Debug, Clone)]
+pub struct KpiSpec {
+    pub id: String,
+    pub file: SourceText,
+    pub label_en: String,
+    pub label_zh: String,
+    pub unit: Unit,
+    pub direction: Direction,
+    pub tolerance: f64,
+    pub description: Option<String>,
+    pub sql: SqlText,
+    pub target: Option<TargetSpec>,
+    pub place: Place,
 }
 
 impl Pipeline {
@@ -125,6 +188,8 @@ impl Default for CsvSpec {
 #[derive(Debug, Clone)]
 pub struct SourceSpec {
     pub name: String,
+    /// The file that defines it (the pipeline, or a fragment it includes).
+    pub file: SourceText,
     pub location: SourceLocation,
     /// `None` when the location has no extension to infer it from: decided when the file is found.
     pub format: Option<DataFormat>,
@@ -137,6 +202,8 @@ pub struct SourceSpec {
 #[derive(Debug, Clone)]
 pub struct SqlText {
     pub text: String,
+    /// The YAML file the SQL is written in.
+    pub file: SourceText,
     origin: SqlOrigin,
 }
 
@@ -200,6 +267,7 @@ fn find_word(hay: &str, needle: &str) -> Option<usize> {
 #[derive(Debug, Clone)]
 pub struct StepSpec {
     pub name: String,
+    pub file: SourceText,
     pub sql: SqlText,
     pub description: Option<String>,
     pub place: Place,
@@ -219,6 +287,7 @@ pub enum Severity {
 #[derive(Debug, Clone)]
 pub struct CheckSpec {
     pub kind: CheckKind,
+    pub file: SourceText,
     pub severity: Severity,
     pub place: Place,
 }
@@ -281,6 +350,7 @@ impl ExportFormat {
 #[derive(Debug, Clone)]
 pub struct ExportSpec {
     pub table: String,
+    pub file: SourceText,
     pub format: ExportFormat,
     pub place: Place,
 }
@@ -322,9 +392,29 @@ fn unreadable(path: &Path, e: std::io::Error) -> Diagnostic {
 
 fn load_lenient_str(path: &Path, text: &str) -> (Option<Pipeline>, Vec<Diagnostic>) {
     let source = SourceText::new(path.display().to_string(), text);
-    let (raw, mut diagnostics) = load::parse_raw(&source);
+    let (raw, mut diagnostics) = load::parse_raw::<raw::RawPipeline>(&source);
     let Some(raw) = raw else { return (None, diagnostics) };
-    match compile(raw, source, path) {
+    let mut fragments = Vec::new();
+    for inc in &raw.include {
+        let inc_path = path.parent().unwrap_or(Path::new("")).join(&inc.value);
+        match std::fs::read_to_string(&inc_path) {
+            Ok(text) => {
+                let inc_source = SourceText::new(inc_path.display().to_string(), text);
+                let (fragment, mut d) = load::parse_raw::<raw::RawFragment>(&inc_source);
+                diagnostics.append(&mut d);
+                fragments.push((fragment.unwrap_or_default(), inc_source));
+            }
+            Err(e) => diagnostics.push(
+                Diagnostic::new("spec::include", format!("cannot read included file {}: {e}", inc_path.display()))
+                    .at(&source, Place { line: inc.referenced.line() as usize, column: inc.referenced.column() as usize, len: inc.value.chars().count() })
+                    .with_hint("include paths are relative to the including pipeline file"),
+            ),
+        }
+    }
+    if diagnostics.iter().any(|d| d.code != "spec::unknown-key") {
+        return (None, diagnostics);
+    }
+    match compile(raw, fragments, source, path) {
         Ok(p) => (Some(p), diagnostics),
         Err(mut d) => {
             diagnostics.append(&mut d);

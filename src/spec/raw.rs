@@ -23,6 +23,10 @@ pub struct RawPipeline {
     pub grain: Option<Text>,
     #[serde(default)]
     pub fiscal_year_start: Option<Spanned<u32>>,
+    /// Fragments (`sources`, `steps`, `checks`, `kpis`, `exports` lists) whose items come
+    /// before this file's own, relative to this file.
+    #[serde(default)]
+    pub include: Vec<Text>,
     #[serde(default)]
     pub sources: Vec<RawSource>,
     #[serde(default)]
@@ -30,7 +34,73 @@ pub struct RawPipeline {
     #[serde(default)]
     pub checks: Vec<Spanned<RawCheck>>,
     #[serde(default)]
+    pub kpis: Vec<RawKpi>,
+    #[serde(default)]
     pub exports: Vec<RawExport>,
+}
+
+/// A file included by pipelines: lists only, merged before the including file's own.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawFragment {
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub sources: Vec<RawSource>,
+    #[serde(default)]
+    pub steps: Vec<RawStep>,
+    #[serde(default)]
+    pub checks: Vec<Spanned<RawCheck>>,
+    #[serde(default)]
+    pub kpis: Vec<RawKpi>,
+    #[serde(default)]
+    pub exports: Vec<RawExport>,
+}
+
+/// A KPI: a query for its value per period, and optionally a target.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKpi {
+    pub id: Text,
+    pub label: RawLabel,
+    pub unit: Text,
+    #[serde(default)]
+    pub direction: Option<Text>,
+    #[serde(default)]
+    pub tolerance: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Returns columns `period` (the label, from `period_of(...)`) and `value`.
+    pub sql: Text,
+    #[serde(default)]
+    pub target: Option<Spanned<RawTarget>>,
+}
+
+/// A label in every report language.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLabel {
+    pub en: String,
+    #[serde(rename = "zh-CN")]
+    pub zh_cn: String,
+}
+
+/// Exactly one of: a fixed `value`, a row of the `targets` table (`metric`, with
+/// `dimension`/`dimension_value` defaulting to `all`/`*`), or a `sql` query returning
+/// `period` and `target`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTarget {
+    #[serde(default)]
+    pub value: Option<f64>,
+    #[serde(default)]
+    pub metric: Option<String>,
+    #[serde(default)]
+    pub dimension: Option<String>,
+    #[serde(default)]
+    pub dimension_value: Option<String>,
+    #[serde(default)]
+    pub sql: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
