@@ -167,7 +167,7 @@ async fn execute(
         let fail = |msg: String| vec![Diagnostic::new("export::failed", msg).at(&e.file, e.place)];
         let df = engine.context().table(e.table.as_str()).await.map_err(|err| fail(err.to_string()))?;
         let (bytes, rows) = export::encode(&e.table, df, e.format).await.map_err(|err| fail(err.to_string()))?;
-        let path = format!("tables/{}.{}", e.table, e.format.extension());
+        let path = format!("tables/{}.{}", e.file_name, e.format.extension());
         on_event(RunEvent::Export { path: &path, rows });
         manifest.outputs.push(OutputRecord { path: path.clone(), bytes: bytes.len() as u64, sha256: sha256_hex(&bytes), rows: Some(rows) });
         store.put(&format!("{staging}/{path}"), bytes).await.map_err(|err| fail(err.to_string()))?;

@@ -78,6 +78,39 @@ pub fn period_params(period: &Period, fys: crate::period::FiscalYearStart) -> Pa
     ParamValues::Map(map)
 }
 
+/// The built-in table of the run's periods: the trailing series and the one before it.
+pub const PERIODS_TABLE: &str = "periods";
+
+/// `periods(pi, period, period_start, period_end, as_of)`: one row per period of the
+/// trailing series ending with `period`, plus the period just before it (so that
+/// "previous period" figures exist for the whole series). A KPI query joins facts to it
+/// to give empty periods a row.
+fn periods_table(period: &Period, fys: crate::period::FiscalYearStart) -> datafusion::error::Result<MemTable> {
+    use datafusion::arrow::array::{Date32Array, Int64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    let days = |d: NaiveDate| (d - epoch).num_days() as i32;
+    let periods: Vec<Period> = (-series_length(period.grain())..=0).map(|k| period.shift(k)).collect();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("pi", DataType::Int64, false),
+        Field::new("period", DataType::Utf8, false),
+        Field::new("period_start", DataType::Date32, false),
+        Field::new("period_end", DataType::Date32, false),
+        Field::new("as_of", DataType::Date32, false),
+    ]));
+    let batch = datafusion::arrow::array::RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(Int64Array::from_iter_values(periods.iter().map(|p| udf::period_index(p.start(), p.grain(), fys)))),
+            Arc::new(StringArray::from_iter_values(periods.iter().map(ToString::to_string))),
+            Arc::new(Date32Array::from_iter_values(periods.iter().map(|p| days(p.start())))),
+            Arc::new(Date32Array::from_iter_values(periods.iter().map(|p| days(p.end())))),
+            Arc::new(Date32Array::from_iter_values(periods.iter().map(|p| days(p.as_of())))),
+        ],
+    )?;
+    MemTable::try_new(schema, vec![vec![batch]])
+}
+
 /// One pipeline's DataFusion session.
 pub struct Engine {
     ctx: SessionContext,
@@ -94,6 +127,10 @@ impl Engine {
             ctx.register_udf(f);
         }
         let params = period_params(period, pipeline.fiscal_year_start);
+        if let Ok(table) = periods_table(period, pipeline.fiscal_year_start) {
+            // Registering into a fresh in-memory catalog cannot clash.
+            let _ = ctx.register_table(PERIODS_TABLE, Arc::new(table));
+        }
         Engine { ctx, pipeline, params }
     }
 
@@ -135,6 +172,7 @@ impl Engine {
         let mut deps = BTreeMap::new();
         let mut problems = Vec::new();
         let mut defined: HashSet<&str> = p.sources.iter().map(|s| s.name.as_str()).collect();
+        defined.insert(PERIODS_TABLE);
         for (i, step) in p.steps.iter().enumerate() {
             let what = format!("step `{}`", step.name);
             match sql::parse(&state, &step.sql, &what) {

@@ -152,7 +152,15 @@ impl Compiler {
                         }
                     },
                 };
-                exports.push(ExportSpec { place: text_place(&e.table), file: file.clone(), table: e.table.value, format });
+                let file_name = match &e.file_name {
+                    Some(n) if is_identifier(&n.value) => n.value.clone(),
+                    Some(n) => {
+                        self.error("spec::export-name", text_place(n), format!("`{}` is not a usable file name", n.value), "use lower-case letters, digits and `_`");
+                        e.table.value.clone()
+                    }
+                    None => e.table.value.clone(),
+                };
+                exports.push(ExportSpec { place: text_place(&e.table), file: file.clone(), table: e.table.value, file_name, format });
             }
         }
         self.file = main_file;
@@ -249,6 +257,15 @@ impl Compiler {
                 text_place(name),
                 format!("`{}` is not a usable table name", name.value),
                 "use lower-case letters, digits and `_`, starting with a letter, so SQL can name it unquoted",
+            );
+            return false;
+        }
+        if name.value == crate::engine::PERIODS_TABLE {
+            self.error(
+                "spec::reserved-table",
+                text_place(name),
+                format!("`{}` is a built-in table (the run's periods)", name.value),
+                "choose another name",
             );
             return false;
         }

@@ -350,6 +350,8 @@ impl ExportFormat {
 #[derive(Debug, Clone)]
 pub struct ExportSpec {
     pub table: String,
+    /// `tables/<file_name>.<extension>`.
+    pub file_name: String,
     pub file: SourceText,
     pub format: ExportFormat,
     pub place: Place,

@@ -208,6 +208,9 @@ pub struct RawSqlCheck {
 #[serde(deny_unknown_fields)]
 pub struct RawExport {
     pub table: Text,
+    /// The file's name without extension; the table's name by default.
+    #[serde(default, rename = "as")]
+    pub file_name: Option<Text>,
     #[serde(default)]
     pub format: Option<Text>,
 }
