@@ -153,6 +153,9 @@ async fn execute(
     } else {
         on_event(RunEvent::Phase("evaluating KPIs"));
         let results = crate::kpi::evaluate_all(&engine, period, &ws.locale).await?;
+        let findings = crate::kpi::findings::findings(&engine, &results).await;
+        let report = crate::kpi::findings::FindingsReport { pipeline: pipeline.name.clone(), period: period.to_string(), findings };
+        write_json(store, staging, "findings.json", &report, report.findings.len() as u64, manifest, on_event).await?;
         Some(crate::kpi::KpiReport {
             pipeline: pipeline.name.clone(),
             period: period.to_string(),
@@ -173,16 +176,28 @@ async fn execute(
         store.put(&format!("{staging}/{path}"), bytes).await.map_err(|err| fail(err.to_string()))?;
     }
     if let Some(report) = &kpis {
-        let bytes = Bytes::from(serde_json::to_vec_pretty(report).unwrap_or_default());
-        let path = "kpis.json";
-        on_event(RunEvent::Export { path, rows: report.kpis.len() as u64 });
-        manifest.outputs.push(OutputRecord { path: path.into(), bytes: bytes.len() as u64, sha256: sha256_hex(&bytes), rows: Some(report.kpis.len() as u64) });
-        store
-            .put(&format!("{staging}/{path}"), bytes)
-            .await
-            .map_err(|err| vec![Diagnostic::new("export::failed", format!("writing kpis.json failed: {err}"))])?;
+        write_json(store, staging, "kpis.json", report, report.kpis.len() as u64, manifest, on_event).await?;
     }
     Ok(())
+}
+
+/// Writes `value` as pretty JSON to `path` in the staging area and records it.
+async fn write_json<T: serde::Serialize>(
+    store: &OutputStore,
+    staging: &str,
+    path: &str,
+    value: &T,
+    rows: u64,
+    manifest: &mut RunManifest,
+    on_event: &(dyn Fn(RunEvent<'_>) + Sync),
+) -> Result<(), Vec<Diagnostic>> {
+    let bytes = Bytes::from(serde_json::to_vec_pretty(value).unwrap_or_default());
+    on_event(RunEvent::Export { path, rows });
+    manifest.outputs.push(OutputRecord { path: path.into(), bytes: bytes.len() as u64, sha256: sha256_hex(&bytes), rows: Some(rows) });
+    store
+        .put(&format!("{staging}/{path}"), bytes)
+        .await
+        .map_err(|err| vec![Diagnostic::new("export::failed", format!("writing {path} failed: {err}"))])
 }
 
 async fn run_checks<'a>(

@@ -331,6 +331,8 @@ class Reference:
         self.first_order = {}
         for o in lines:
             c = o["customer_id"]
+            if c is None:
+                continue
             if c not in self.first_order or o["order_date"] < self.first_order[c]:
                 self.first_order[c] = o["order_date"]
         # customers (first row wins on a duplicated id)
@@ -369,16 +371,24 @@ class Reference:
         for o in self.lines_in(start, end):
             amt = o["amount"]
             c = o["customer_id"]
-            order_ids.add(o["order_id"])
-            cust_orders.setdefault(c, set()).add(o["order_id"])
-            if c not in cust_last or o["order_date"] > cust_last[c]:
-                cust_last[c] = o["order_date"]
-            cust_rev.setdefault(c, ZERO)
+            oid = o["order_id"]
+            # nulls are not counted as an order / a customer (SQL COUNT DISTINCT semantics),
+            # but their amounts still add to the revenue of the period
+            if oid is not None:
+                order_ids.add(oid)
+            if c is not None:
+                ids = cust_orders.setdefault(c, set())
+                if oid is not None:
+                    ids.add(oid)
+                if c not in cust_last or o["order_date"] > cust_last[c]:
+                    cust_last[c] = o["order_date"]
+                cust_rev.setdefault(c, ZERO)
             by_region.setdefault(o["region"], ZERO)
             by_channel.setdefault(o["channel"], ZERO)
             if amt is not None:  # SQL SUM ignores nulls
                 revenue += amt
-                cust_rev[c] += amt
+                if c is not None:
+                    cust_rev[c] += amt
                 by_region[o["region"]] += amt
                 by_channel[o["channel"]] += amt
         a = {
@@ -957,6 +967,39 @@ def self_test():
               [("A", "usage_drop", "am1")])
         check("e2e lost", ref.lost_deal_rows(p), [{"competitor_id": "C1", "lost_reason": "price",
                                                    "deals": 2, "amount": D("25.00")}])
+
+    # Lifecycle: mature at exactly 70 % of the 3-period average, decline just below,
+    # a period without orders counts as 0; quarter grain uses the 3 quarters before.
+    with tempfile.TemporaryDirectory() as d:
+        rows = ["order_id,order_date,customer_id,product_id,channel,region,sales_rep,quantity,unit_price,amount"]
+        n = 0
+
+        def order(day, cid, amount):
+            nonlocal n
+            n += 1
+            rows.append("Q%d,%s,%s,P1,direct,North,r1,1,%s,%s" % (n, day, cid, amount, amount))
+        for cid, last in (("M", "70.00"), ("N", "69.99"), ("Z", "23.34"), ("Y", "23.33")):
+            order("2025-12-01", cid, "1.00")  # first order > 6 months before the end of P
+            if cid in ("M", "N"):
+                for day in ("2026-06-10", "2026-07-10", "2026-08-10"):
+                    order(day, cid, "100.00")
+            else:  # only one of the 3 previous months has revenue: average 100/3
+                order("2026-08-10", cid, "100.00")
+            order("2026-09-10", cid, last)
+        order("2025-12-01", "Q", "1.00")
+        order("2026-08-10", "Q", "5.00")   # nothing in P -> decline
+        with open(os.path.join(d, "orders.csv"), "w") as f:
+            f.write("\n".join(rows) + "\n")
+        with open(os.path.join(d, "customers.csv"), "w") as f:
+            f.write("customer_id,account_manager\nM,a\nN,a\nZ,a\nY,a\nQ,a\n")
+        tables, _ = load(d)
+        ref = Reference(tables)
+        life = {r["customer_id"]: r["stage"] for r in ref.lifecycle_rows(Period.parse("2026-09"))}
+        check("lifecycle mature/decline", life,
+              {"M": "mature", "N": "decline", "Z": "mature", "Y": "decline", "Q": "decline"})
+        # 2026-Q3 = Jul-Sep; 3 quarters before: Q2 (100), Q1 (0), 2025-Q4 (1) -> avg 101/3
+        life = {r["customer_id"]: r["stage"] for r in ref.lifecycle_rows(Period.parse("2026-Q3"))}
+        check("lifecycle quarter", life["M"], "mature")
 
     if failures:
         for f in failures:
