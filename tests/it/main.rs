@@ -2,5 +2,8 @@
 
 mod cli;
 mod common;
+mod compare;
+mod kpi_cases;
+mod reference;
 mod run;
 mod validate;
