@@ -19,7 +19,7 @@ use std::time::Instant;
 use chrono::NaiveDate;
 use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::datasource::MemTable;
-use datafusion::datasource::view::ViewTable;
+use datafusion::datasource::empty::EmptyTable;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use serde::Serialize;
 
@@ -220,7 +220,7 @@ impl Engine {
     }
 
     /// Plans every step and check against the registered sources' schemas, without
-    /// scanning data: each step is registered as a view for the steps after it.
+    /// scanning data: each step is registered as an empty table of its schema for the steps after it.
     ///
     /// Returns every problem found.
     pub async fn validate(&self) -> Vec<Diagnostic> {
@@ -244,9 +244,11 @@ impl Engine {
                             problems.push(sql::sql_diagnostic(&step.sql, &format!("step `{}`", step.name), &e));
                             broken.insert(step.name.clone());
                         }
-                        Ok(_) => {
-                            let view = ViewTable::new(df.logical_plan().clone(), None);
-                            if let Err(e) = self.ctx.register_table(step.name.as_str(), Arc::new(view)) {
+                        Ok(plan) => {
+                            // Later steps only need this step's schema: an empty table keeps
+                            // their planning from re-planning everything upstream.
+                            let table = EmptyTable::new(plan.schema());
+                            if let Err(e) = self.ctx.register_table(step.name.as_str(), Arc::new(table)) {
                                 problems.push(sql::sql_diagnostic(&step.sql, &format!("step `{}`", step.name), &e));
                             }
                         }

@@ -248,3 +248,13 @@ async fn sources_are_read_through_object_store_urls() {
     assert_eq!(read(dir.join("month_orders.csv")), EURO_MONTH);
     assert_eq!(read(dir.join("summary.csv")), EURO_SUMMARY);
 }
+
+#[tokio::test]
+async fn findings_of_the_sample_month_read_as_golden() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = crate::kpi_cases::run_standard("monthly_review", &crate::common::repo().join("data/sample"), "2026-10", None, out.path())
+        .await
+        .unwrap();
+    let findings: serde_json::Value = serde_json::from_str(&read(dir.join("findings.json"))).unwrap();
+    insta::assert_json_snapshot!(findings);
+}
