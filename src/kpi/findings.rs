@@ -36,9 +36,15 @@ pub fn format_value(value: f64, unit: Unit) -> String {
     match unit {
         Unit::Currency => group_thousands(value.round() as i64),
         Unit::Count => group_thousands(value.round() as i64),
-        Unit::Ratio => format!("{:.1}%", value * 100.0),
-        Unit::Days | Unit::Score => format!("{value:.1}"),
+        Unit::Ratio => pct(value),
+        Unit::Days | Unit::Score => one_decimal(value),
     }
+}
+
+/// One decimal, halves rounded away from zero as people expect (32.25 → 32.3), where
+/// `{:.1}` would round them to even.
+fn one_decimal(value: f64) -> String {
+    format!("{:.1}", (value * 10.0).round() / 10.0)
 }
 
 fn group_thousands(n: i64) -> String {
@@ -54,7 +60,7 @@ fn group_thousands(n: i64) -> String {
 }
 
 fn pct(x: f64) -> String {
-    format!("{:.1}%", x * 100.0)
+    format!("{}%", one_decimal(x * 100.0))
 }
 
 /// How far `k` is from its target, as a share of the target (positive = worse).
