@@ -1,5 +1,12 @@
 //! sextant: YAML pipelines on DataFusion that turn sales and market-research data
 //! into the KPI reviews leadership steers by.
+//!
+//! The modules follow the data's path: [`spec`] (YAML in) → [`engine`] (DataFusion) →
+//! [`kpi`] → [`store`] (staged publication), driven by [`run`] and [`cli`].
+
+// Diagnostics carry their source text so they can be rendered anywhere; they are built on
+// error paths only, so their size in `Result::Err` costs nothing on the happy path.
+#![allow(clippy::result_large_err)]
 
 pub mod cli;
 pub mod clock;

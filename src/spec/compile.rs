@@ -282,7 +282,7 @@ impl Compiler {
     }
 
     fn known_table(&mut self, table: &Text, all: &[String]) -> bool {
-        if all.iter().any(|t| *t == table.value) {
+        if all.contains(&table.value) {
             return true;
         }
         let hint = match did_you_mean(&table.value, all.iter().map(String::as_str)) {
