@@ -15,6 +15,7 @@ pub mod diag;
 pub mod engine;
 pub mod kpi;
 pub mod period;
+pub mod report;
 pub mod run;
 pub mod sample;
 pub mod spec;
