@@ -156,6 +156,26 @@ async fn execute(
         let findings = crate::kpi::findings::findings(&engine, &results).await;
         let report = crate::kpi::findings::FindingsReport { pipeline: pipeline.name.clone(), period: period.to_string(), findings };
         write_json(store, staging, "findings.json", &report, report.findings.len() as u64, manifest, on_event).await?;
+        if !pipeline.reports.is_empty() {
+            on_event(RunEvent::Phase("rendering reports"));
+            let run = crate::report::build::RunResults {
+                period,
+                run_id: &manifest.run_id,
+                started_at: &manifest.started_at,
+                kpis: &results,
+                findings: &report.findings,
+            };
+            let files = crate::report::render::render_reports(&engine, &pipeline.reports, &run, &|_| {}).await?;
+            for f in files {
+                let bytes = Bytes::from(f.bytes);
+                on_event(RunEvent::Export { path: &f.path, rows: 0 });
+                manifest.outputs.push(OutputRecord { path: f.path.clone(), bytes: bytes.len() as u64, sha256: sha256_hex(&bytes), rows: None });
+                store
+                    .put(&format!("{staging}/{}", f.path), bytes)
+                    .await
+                    .map_err(|err| vec![Diagnostic::new("export::failed", format!("writing {} failed: {err}", f.path))])?;
+            }
+        }
         Some(crate::kpi::KpiReport {
             pipeline: pipeline.name.clone(),
             period: period.to_string(),

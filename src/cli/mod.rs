@@ -231,6 +231,7 @@ async fn run(ui: &Ui, ws: &Workspace, clock: &Clock, args: &[String], period_tex
                 let mark = if c.passed { "ok" } else if c.blocks() { "FAILED" } else { "warn" };
                 eprintln!("    check {:<48} {mark}{}", c.name, if c.passed { String::new() } else { format!(": {}", c.message) });
             }
+            RunEvent::Export { path, .. } if path.ends_with(".pdf") || path.ends_with(".html") => eprintln!("    wrote {path}"),
             RunEvent::Export { path, rows } => eprintln!("    wrote {path} ({rows} rows)"),
         };
         match run_pipeline(ws, Arc::new(pipeline), period, clock, &on_event).await {

@@ -164,6 +164,10 @@ impl Compiler {
             }
         }
         self.file = main_file;
+        let reports = std::mem::take(&mut raw.reports)
+            .iter()
+            .filter_map(|r| self.report(r, path, &all_tables, &kpi_ids))
+            .collect();
 
         Pipeline {
             name,
@@ -177,7 +181,219 @@ impl Compiler {
             checks,
             kpis,
             exports,
+            reports,
         }
+    }
+
+    fn report(
+        &mut self,
+        r: &super::report::RawReport,
+        path: &Path,
+        tables: &[String],
+        kpis: &HashSet<String>,
+    ) -> Option<super::report::ReportSpec> {
+        use super::report::*;
+        let ok_before = self.problems.len();
+        if !is_identifier(&r.name.value) {
+            self.error("spec::report-name", text_place(&r.name), format!("`{}` is not a usable report name", r.name.value), "use lower-case letters, digits and `_`");
+        }
+        let pick = |c: &mut Self, given: &Option<Vec<Text>>, allowed: &[&str], what: &str| -> Vec<String> {
+            match given {
+                None => allowed.iter().map(|s| s.to_string()).collect(),
+                Some(list) => list
+                    .iter()
+                    .filter(|t| {
+                        let ok = allowed.contains(&t.value.as_str());
+                        if !ok {
+                            c.error("spec::report", text_place(t), format!("unknown {what} `{}`", t.value), format!("use {}", quoted_list(allowed.iter().copied())));
+                        }
+                        ok
+                    })
+                    .map(|t| t.value.clone())
+                    .collect(),
+            }
+        };
+        let locales = pick(self, &r.locales, &["en", "zh-CN"], "locale");
+        let formats = pick(self, &r.formats, &["html", "pdf"], "format");
+        let page_size = match &r.page_size {
+            None => "A4".to_string(),
+            Some(t) if t.value == "A4" || t.value == "Letter" => t.value.clone(),
+            Some(t) => {
+                self.error("spec::report", text_place(t), format!("unknown page size `{}`", t.value), "use `A4` or `Letter`");
+                "A4".into()
+            }
+        };
+        let theme = r.theme.as_ref();
+        let colour = |c: &mut Self, t: Option<&Text>| -> Option<String> {
+            let t = t?;
+            if crate::report::model::Rgb::parse(&t.value).is_none() {
+                c.error("spec::report", text_place(t), format!("`{}` is not a colour", t.value), "write it as `#rrggbb`, e.g. `#1f3a5f`");
+                return None;
+            }
+            Some(t.value.clone())
+        };
+        let primary = colour(self, theme.and_then(|t| t.primary.as_ref()));
+        let accent = colour(self, theme.and_then(|t| t.accent.as_ref()));
+        let base = path.parent().unwrap_or(Path::new(""));
+        let logo = theme.and_then(|t| t.logo.as_ref()).and_then(|l| {
+            let p = base.join(&l.value);
+            if p.is_file() {
+                Some(p)
+            } else {
+                self.error("spec::report", text_place(l), format!("logo file {} not found", p.display()), "the path is relative to the pipeline file");
+                None
+            }
+        });
+        let fonts = theme
+            .map(|t| t.fonts.clone())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|f| {
+                let (file, index) = match f.value.rsplit_once('#') {
+                    Some((file, i)) => (file, i.parse().unwrap_or(0)),
+                    None => (f.value.as_str(), 0),
+                };
+                let p = base.join(file);
+                if p.is_file() {
+                    Some((p, index))
+                } else {
+                    self.error("spec::report", text_place(f), format!("font file {} not found", p.display()), "write `path` or `path#index` (for a .ttc), relative to the pipeline file");
+                    None
+                }
+            })
+            .collect();
+        let mut sections = Vec::new();
+        for s in &r.sections {
+            let at = place(s, 1);
+            let need_table = |c: &mut Self, t: &Option<Text>| -> Option<String> {
+                match t {
+                    Some(t) => c.known_table(t, tables).then(|| t.value.clone()),
+                    None => {
+                        c.error("spec::report", at, "this chart needs `table:`".into(), "name the step whose rows it draws");
+                        None
+                    }
+                }
+            };
+            let section = match &s.value {
+                RawSection::Cover(c) => Some(SectionSpec::Cover { subtitle: c.subtitle.as_ref().map(Label::from) }),
+                RawSection::Scorecard(sc) => {
+                    let ids = sc.kpis.as_ref().map(|list| {
+                        list.iter()
+                            .filter(|k| {
+                                let ok = kpis.contains(&k.value);
+                                if !ok {
+                                    let hint = did_you_mean(&k.value, kpis.iter().map(String::as_str)).map_or_else(|| "name a KPI of this pipeline".to_string(), |b| format!("did you mean `{b}`?"));
+                                    self.error("spec::report", text_place(k), format!("no KPI `{}`", k.value), hint);
+                                }
+                                ok
+                            })
+                            .map(|k| k.value.clone())
+                            .collect()
+                    });
+                    Some(SectionSpec::Scorecard { title: (&sc.title).into(), intro: sc.intro.as_ref().map(Label::from), kpis: ids })
+                }
+                RawSection::Chart(ch) => {
+                    let first_value = ch.values.first().map(|v| v.value.clone());
+                    let source = match ch.kind.value.as_str() {
+                        "line" => match &ch.kpi {
+                            Some(k) if kpis.contains(&k.value) => Some(ChartSource::KpiTrend { kpi: k.value.clone() }),
+                            Some(k) => {
+                                self.error("spec::report", text_place(k), format!("no KPI `{}`", k.value), "a line chart draws a KPI's trend: name one of the pipeline's KPIs");
+                                None
+                            }
+                            None => {
+                                self.error("spec::report", at, "a line chart needs `kpi:`".into(), "name the KPI whose trend it draws");
+                                None
+                            }
+                        },
+                        "bars" => need_table(self, &ch.table).zip(ch.category.as_ref()).map(|(table, cat)| ChartSource::Bars {
+                            table,
+                            category: cat.value.clone(),
+                            values: ch.values.iter().map(|v| v.value.clone()).collect(),
+                            target: ch.target.as_ref().map(|t| t.value.clone()),
+                        }),
+                        "funnel" => need_table(self, &ch.table).zip(ch.category.as_ref()).zip(first_value).map(|((table, cat), value)| ChartSource::Funnel {
+                            table,
+                            category: cat.value.clone(),
+                            value,
+                            conversion: ch.target.as_ref().map(|t| t.value.clone()),
+                        }),
+                        "radar" => need_table(self, &ch.table).zip(ch.category.as_ref()).zip(ch.series.as_ref()).zip(first_value).map(|(((table, axis), series), value)| ChartSource::Radar {
+                            table,
+                            axis: axis.value.clone(),
+                            series: series.value.clone(),
+                            value,
+                            max: ch.max.unwrap_or(10.0),
+                        }),
+                        other => {
+                            self.error("spec::report", text_place(&ch.kind), format!("unknown chart kind `{other}`"), "use `line`, `bars`, `funnel` or `radar`");
+                            None
+                        }
+                    };
+                    if source.is_none() && self.problems.len() == ok_before {
+                        self.error("spec::report", at, format!("the {} chart is missing `category:` or `values:`", ch.kind.value), "bars: table, category, values; funnel: table, category, values; radar: table, category, series, values");
+                    }
+                    source.map(|source| SectionSpec::Chart { title: (&ch.title).into(), intro: ch.intro.as_ref().map(Label::from), source })
+                }
+                RawSection::Table(t) => {
+                    let table = self.known_table(&t.table, tables).then(|| t.table.value.clone());
+                    let columns = t
+                        .columns
+                        .iter()
+                        .map(|c| {
+                            let format = match c.format.as_ref().map(|f| f.value.as_str()) {
+                                None => ColumnFormat::Auto,
+                                Some("text") => ColumnFormat::Text,
+                                Some("money") => ColumnFormat::Money,
+                                Some("count") => ColumnFormat::Count,
+                                Some("percent") => ColumnFormat::Percent,
+                                Some("number") => ColumnFormat::Number,
+                                Some("status") => ColumnFormat::Status,
+                                Some("code") => ColumnFormat::Code,
+                                Some(other) => {
+                                    let f = c.format.as_ref().map_or(at, text_place);
+                                    self.error("spec::report", f, format!("unknown column format `{other}`"), "use text, money, count, percent, number, status or code");
+                                    ColumnFormat::Auto
+                                }
+                            };
+                            ColumnSpec { column: c.column.value.clone(), label: (&c.label).into(), format }
+                        })
+                        .collect();
+                    table.map(|table| SectionSpec::Table {
+                        title: (&t.title).into(),
+                        intro: t.intro.as_ref().map(Label::from),
+                        table,
+                        columns,
+                        empty: t.empty.as_ref().map(Label::from),
+                        limit: t.limit,
+                    })
+                }
+                RawSection::Findings(f) => Some(SectionSpec::Findings { title: (&f.title).into() }),
+                RawSection::Text(t) => {
+                    let p = base.join(&t.template.value);
+                    match std::fs::read_to_string(&p) {
+                        Ok(template) => Some(SectionSpec::Text { title: (&t.title).into(), template }),
+                        Err(e) => {
+                            self.error("spec::report", text_place(&t.template), format!("cannot read template {}: {e}", p.display()), "the path is relative to the pipeline file");
+                            None
+                        }
+                    }
+                }
+            };
+            sections.extend(section);
+        }
+        (self.problems.len() == ok_before).then(|| ReportSpec {
+            name: r.name.value.clone(),
+            title: (&r.title).into(),
+            locales,
+            formats,
+            page_size,
+            primary,
+            accent,
+            logo,
+            fonts,
+            sections,
+        })
     }
 
     fn kpi(&mut self, k: super::raw::RawKpi, ids: &mut HashSet<String>) -> Option<KpiSpec> {

@@ -8,6 +8,7 @@
 mod compile;
 mod load;
 pub mod raw;
+pub mod report;
 mod types;
 
 use std::path::{Path, PathBuf};
@@ -38,6 +39,7 @@ pub struct Pipeline {
     pub checks: Vec<CheckSpec>,
     pub kpis: Vec<KpiSpec>,
     pub exports: Vec<ExportSpec>,
+    pub reports: Vec<report::ReportSpec>,
 }
 
 /// Which way a KPI should move.

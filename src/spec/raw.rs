@@ -37,6 +37,8 @@ pub struct RawPipeline {
     pub kpis: Vec<RawKpi>,
     #[serde(default)]
     pub exports: Vec<RawExport>,
+    #[serde(default)]
+    pub reports: Vec<super::report::RawReport>,
 }
 
 /// A file included by pipelines: lists only, merged before the including file's own.

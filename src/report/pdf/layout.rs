@@ -1,0 +1,934 @@
+//! The flow layout: sections become positioned shapes on pages.
+//!
+//! Rules:
+//! - A cover section gets a page of its own (a coloured band with the logo, title and
+//!   subtitle, the facts, and the contents with page numbers); the section after it starts
+//!   a new page. Every other section flows on from the one before.
+//! - A heading (with its intro) is kept with the first piece of what follows: the first
+//!   row of cards, the whole chart, the table header with its first rows, the first lines
+//!   of text. If they do not fit together, the heading moves to the next page.
+//! - Charts, rows of cards, short tables (under a third of a page) and single table rows
+//!   move to the next page whole when they do not fit; longer tables split between rows
+//!   with the header row repeated (and at least three rows on either side of a break);
+//!   paragraphs and list items split between lines (at least two lines on either side).
+//! - Every page but the cover gets a header (report title, period) and a footer (as-of
+//!   date, run id, "Page X / Y"), added once the page count is known.
+
+use std::collections::BTreeMap;
+
+use super::paint::{Shape, Style, TextShape};
+use super::svg::Drawing;
+use super::text::{self, Font, wrap};
+use super::{BoxKind, LayoutBox};
+use crate::report::fonts::Fonts;
+use crate::report::model::{Align, Cell, KpiCard, Report, Rgb, Section, SectionBody, Table, Theme, Tone};
+
+/// Points per millimetre.
+pub(super) const MM: f32 = 72.0 / 25.4;
+
+const MARGIN_X: f32 = 18.0 * MM;
+const CONTENT_TOP: f32 = 22.0 * MM;
+const CONTENT_BOTTOM_GAP: f32 = 20.0 * MM;
+const HEADER_BASELINE: f32 = 12.0 * MM;
+const HEADER_RULE: f32 = 14.5 * MM;
+const FOOTER_RULE: f32 = 14.5 * MM;
+const FOOTER_BASELINE: f32 = 10.0 * MM;
+
+const BODY: f32 = 9.5;
+const BODY_LINE: f32 = 13.5;
+const SMALL: f32 = 7.5;
+const SMALL_LINE: f32 = 10.0;
+const HEADING: f32 = 14.0;
+const HEADING_LINE: f32 = 18.0;
+const SECTION_GAP: f32 = 22.0;
+const TABLE_FONT: f32 = 8.5;
+const TABLE_HEAD_FONT: f32 = 8.0;
+const TABLE_LINE: f32 = 11.0;
+const CELL_PAD_X: f32 = 5.0;
+const CELL_PAD_Y: f32 = 3.5;
+const CARD_GAP: f32 = 4.0 * MM;
+const CARD_PAD: f32 = 8.0;
+const CARD_BAR: f32 = 3.0;
+const SPARKLINE_HEIGHT: f32 = 22.0;
+
+const WHITE: Rgb = Rgb(0xff, 0xff, 0xff);
+const RULE: Rgb = Rgb(0xd1, 0xd5, 0xdb);
+const BORDER: Rgb = Rgb(0xe5, 0xe7, 0xeb);
+const ZEBRA: Rgb = Rgb(0xf4, 0xf6, 0xf8);
+
+/// The parsed SVG drawings of a report, prepared before layout so their text can be
+/// checked for missing glyphs first.
+#[derive(Default)]
+pub(super) struct Drawings {
+    /// By section index.
+    pub charts: BTreeMap<usize, Drawing>,
+    /// By (section index, card index).
+    pub sparklines: BTreeMap<(usize, usize), Drawing>,
+    pub logo: Option<Drawing>,
+}
+
+/// One laid-out page.
+pub(super) struct Page {
+    pub shapes: Vec<Shape>,
+    /// What went where, in millimetres, for the layout model.
+    pub boxes: Vec<LayoutBox>,
+    pub cover: bool,
+}
+
+/// The laid-out document.
+pub(super) struct Laid {
+    pub pages: Vec<Page>,
+    /// Section titles with their (0-based) page, in document order.
+    pub bookmarks: Vec<(String, usize)>,
+}
+
+/// Lays out `report`.
+pub(super) fn lay_out(report: &Report, fonts: &Fonts, drawings: &Drawings) -> Laid {
+    let (w_mm, h_mm) = report.page_size.mm();
+    let (width, height) = (w_mm * MM, h_mm * MM);
+    let mut flow = Flow {
+        fonts,
+        theme: &report.theme,
+        page_w: width,
+        left: MARGIN_X,
+        width: width - 2.0 * MARGIN_X,
+        top: CONTENT_TOP,
+        bottom: height - CONTENT_BOTTOM_GAP,
+        pages: Vec::new(),
+        y: CONTENT_TOP,
+        fresh: true,
+        bookmarks: Vec::new(),
+        section_pages: BTreeMap::new(),
+    };
+    let mut covers = Vec::new();
+    for (index, section) in report.sections.iter().enumerate() {
+        if let SectionBody::Cover { .. } = section.body {
+            flow.pages.push(Page { shapes: Vec::new(), boxes: Vec::new(), cover: true });
+            let title = if section.title.is_empty() { &report.title } else { &section.title };
+            flow.bookmarks.push((title.clone(), flow.pages.len() - 1));
+            covers.push((flow.pages.len() - 1, index));
+            flow.fresh = false;
+            flow.y = flow.bottom; // the next section starts a new page
+            continue;
+        }
+        flow.section(index, section, drawings);
+    }
+    if flow.pages.is_empty() {
+        flow.new_page();
+    }
+    let total = flow.pages.len();
+    for &(page, index) in &covers {
+        let contents: Vec<(String, usize)> = flow
+            .section_pages
+            .iter()
+            .map(|(&section, &on)| (report.sections[section].title.clone(), on + 1))
+            .collect();
+        flow.cover(page, &report.sections[index], report, drawings.logo.as_ref(), &contents, height);
+    }
+    for number in 0..total {
+        if !flow.pages[number].cover {
+            flow.chrome(number, total, report, height);
+        }
+    }
+    Laid { pages: flow.pages, bookmarks: flow.bookmarks }
+}
+
+/// The flow: pages so far and the cursor on the last one.
+struct Flow<'a> {
+    fonts: &'a Fonts,
+    theme: &'a Theme,
+    page_w: f32,
+    left: f32,
+    width: f32,
+    top: f32,
+    bottom: f32,
+    pages: Vec<Page>,
+    y: f32,
+    /// Nothing has been placed on the current page yet.
+    fresh: bool,
+    bookmarks: Vec<(String, usize)>,
+    /// The page each section's heading is on, by section index.
+    section_pages: BTreeMap<usize, usize>,
+}
+
+/// A block of wrapped text lines.
+struct Lines {
+    lines: Vec<String>,
+    font: Font,
+    line: f32,
+}
+
+impl Lines {
+    fn height(&self) -> f32 {
+        self.lines.len() as f32 * self.line
+    }
+}
+
+/// One table row: the wrapped lines of each cell.
+struct Row<'a> {
+    cells: Vec<Vec<String>>,
+    tones: Vec<Option<Tone>>,
+    height: f32,
+    /// Which source row this is (for zebra striping and the layout model).
+    index: usize,
+    source: Option<&'a [Cell]>,
+}
+
+impl<'a> Flow<'a> {
+    fn page(&mut self) -> &mut Page {
+        if self.pages.is_empty() {
+            self.pages.push(Page { shapes: Vec::new(), boxes: Vec::new(), cover: false });
+        }
+        let last = self.pages.len() - 1;
+        &mut self.pages[last]
+    }
+
+    fn new_page(&mut self) {
+        self.pages.push(Page { shapes: Vec::new(), boxes: Vec::new(), cover: false });
+        self.y = self.top;
+        self.fresh = true;
+    }
+
+    fn remaining(&self) -> f32 {
+        if self.pages.is_empty() { self.bottom - self.top } else { self.bottom - self.y }
+    }
+
+    fn body_height(&self) -> f32 {
+        self.bottom - self.top
+    }
+
+    /// Makes room for `height`: a new page unless it fits (or the page is still empty).
+    fn room_for(&mut self, height: f32) {
+        if self.pages.is_empty() || (!self.fresh && height > self.remaining() + 0.01) {
+            self.new_page();
+        }
+    }
+
+    fn shape(&mut self, shape: Shape) {
+        self.page().shapes.push(shape);
+    }
+
+    fn text(&mut self, x: f32, baseline: f32, font: Font, colour: Rgb, text: &str) {
+        if !text.is_empty() {
+            self.shape(Shape::Text(TextShape { x, y: baseline, size: font.size, bold: font.bold, colour, text: text.to_string() }));
+        }
+    }
+
+    fn record(&mut self, kind: BoxKind, x: f32, y: f32, w: f32, h: f32, text: Option<String>) {
+        self.page().boxes.push(LayoutBox::from_points(kind, x, y, w, h, text));
+        self.fresh = false;
+    }
+
+    fn wrap(&self, text: &str, font: Font, width: f32, line: f32) -> Lines {
+        Lines { lines: wrap(self.fonts, text, font, width), font, line }
+    }
+
+    /// Draws `lines` from `top`, left-aligned at `x`.
+    fn draw_lines(&mut self, lines: &[String], font: Font, line: f32, x: f32, top: f32, colour: Rgb) {
+        for (i, l) in lines.iter().enumerate() {
+            self.text(x, baseline(top + i as f32 * line, line, font.size), font, colour, l);
+        }
+    }
+
+    // -- sections ------------------------------------------------------------------------
+
+    fn section(&mut self, index: usize, section: &Section, drawings: &Drawings) {
+        let heading = (!section.title.is_empty()).then(|| self.wrap(&section.title, Font::bold(HEADING), self.width, HEADING_LINE));
+        let intro = section.intro.as_deref().filter(|s| !s.is_empty()).map(|s| self.wrap(s, Font::regular(BODY), self.width, BODY_LINE));
+        let head_height = heading.as_ref().map_or(0.0, |h| h.height() + 10.0) + intro.as_ref().map_or(0.0, |i| i.height() + 8.0);
+        let first = self.first_piece(index, section, drawings);
+
+        let gap = if self.fresh || self.pages.is_empty() { 0.0 } else { SECTION_GAP };
+        if !self.fresh && gap + head_height + first > self.remaining() + 0.01 || self.pages.is_empty() {
+            self.new_page();
+        } else {
+            self.y += if self.fresh { 0.0 } else { gap };
+        }
+        if let Some(h) = heading {
+            self.bookmarks.push((section.title.clone(), self.pages.len() - 1));
+            self.section_pages.insert(index, self.pages.len() - 1);
+            let (x, y) = (self.left, self.y);
+            self.draw_lines(&h.lines, h.font, h.line, x, y, self.theme.primary);
+            let rule_y = y + h.height() + 3.0;
+            self.shape(Shape::Rect { x, y: rule_y, w: self.width, h: 0.6, style: Style::fill(BORDER) });
+            self.shape(Shape::Rect { x, y: rule_y - 0.6, w: 28.0, h: 1.8, style: Style::fill(self.theme.accent) });
+            self.record(BoxKind::Heading, x, y, self.width, h.height(), Some(section.title.clone()));
+            self.y += h.height() + 10.0;
+        }
+        if let Some(i) = intro {
+            let (x, y) = (self.left, self.y);
+            self.draw_lines(&i.lines, i.font, i.line, x, y, self.theme.muted);
+            self.record(BoxKind::Intro, x, y, self.width, i.height(), section.intro.clone());
+            self.y += i.height() + 8.0;
+        }
+        match &section.body {
+            SectionBody::Cover { .. } => {}
+            SectionBody::Scorecard { cards } => self.scorecard(index, cards, drawings),
+            SectionBody::Chart { chart } => {
+                if let Some(d) = drawings.charts.get(&index) {
+                    let title = (chart.title != section.title).then_some(chart.title.as_str());
+                    self.chart(d, title, chart.caption.as_deref());
+                }
+            }
+            SectionBody::Table { table } => self.table(table),
+            SectionBody::Findings { items } => {
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.y += 4.0;
+                    }
+                    self.paragraph(item, true);
+                }
+            }
+            SectionBody::Text { paragraphs } => {
+                for (i, p) in paragraphs.iter().enumerate() {
+                    if i > 0 {
+                        self.y += 6.0;
+                    }
+                    self.paragraph(p, false);
+                }
+            }
+        }
+    }
+
+    /// The height of the first piece of a section's body, which its heading keeps with.
+    fn first_piece(&self, index: usize, section: &Section, drawings: &Drawings) -> f32 {
+        match &section.body {
+            SectionBody::Cover { .. } => 0.0,
+            SectionBody::Scorecard { cards } => {
+                let cols = self.card_columns();
+                cards.chunks(cols).next().map_or(0.0, |row| self.card_row_height(index, row, drawings))
+            }
+            SectionBody::Chart { chart } => drawings
+                .charts
+                .get(&index)
+                .map_or(0.0, |d| self.chart_geometry(d, (chart.title != section.title).then_some(chart.title.as_str()), chart.caption.as_deref()).total),
+            SectionBody::Table { table } => {
+                let t = self.table_rows(table);
+                if t.rows.is_empty() {
+                    return self.empty_table_height(table);
+                }
+                let all: f32 = t.header.height + t.rows.iter().map(|r| r.height).sum::<f32>();
+                if all <= self.body_height() / 3.0 {
+                    all
+                } else {
+                    t.header.height + t.rows.iter().take(3).map(|r| r.height).sum::<f32>()
+                }
+            }
+            SectionBody::Findings { items } => items.first().map_or(0.0, |i| {
+                let lines = self.wrap(i, Font::regular(BODY), self.width - 14.0, BODY_LINE);
+                lines.lines.len().min(2) as f32 * BODY_LINE
+            }),
+            SectionBody::Text { paragraphs } => paragraphs.first().map_or(0.0, |p| {
+                let lines = self.wrap(p, Font::regular(BODY), self.width, BODY_LINE);
+                lines.lines.len().min(2) as f32 * BODY_LINE
+            }),
+        }
+    }
+
+    /// A paragraph (or a bulleted list item) that may split between lines.
+    fn paragraph(&mut self, text: &str, bullet: bool) {
+        let indent = if bullet { 14.0 } else { 0.0 };
+        let lines = self.wrap(text, Font::regular(BODY), self.width - indent, BODY_LINE).lines;
+        let kind = if bullet { BoxKind::Bullet } else { BoxKind::Paragraph };
+        let mut i = 0;
+        while i < lines.len() {
+            if self.pages.is_empty() {
+                self.new_page();
+            }
+            let left = lines.len() - i;
+            let fit = ((self.remaining() + 0.01) / BODY_LINE).floor().max(0.0) as usize;
+            let take = if fit >= left {
+                left
+            } else if fit < 2 {
+                // Fewer than two lines of room: start on the next page (unless it is empty).
+                if self.fresh { fit.max(1) } else { 0 }
+            } else if left - fit < 2 {
+                // Keep two lines for the next page.
+                (left - 2).max(2).min(fit)
+            } else {
+                fit
+            };
+            if take == 0 {
+                self.new_page();
+                continue;
+            }
+            let (x, y) = (self.left, self.y);
+            if bullet && i == 0 {
+                let r = 1.9;
+                self.shape(Shape::Circle { cx: x + 4.0, cy: y + BODY_LINE / 2.0 - 0.2, r, style: Style::fill(self.theme.primary) });
+            }
+            let chunk = &lines[i..i + take];
+            self.draw_lines(chunk, Font::regular(BODY), BODY_LINE, x + indent, y, self.theme.text);
+            self.record(kind, x, y, self.width, take as f32 * BODY_LINE, Some(chunk.join(" ")));
+            self.y += take as f32 * BODY_LINE;
+            i += take;
+            if i < lines.len() {
+                self.new_page();
+            }
+        }
+    }
+
+    // -- scorecard -----------------------------------------------------------------------
+
+    fn card_columns(&self) -> usize {
+        if self.width >= 400.0 { 3 } else { 2 }
+    }
+
+    fn card_width(&self) -> f32 {
+        let cols = self.card_columns() as f32;
+        (self.width - (cols - 1.0) * CARD_GAP) / cols
+    }
+
+    fn card_row_height(&self, section: usize, row: &[KpiCard], drawings: &Drawings) -> f32 {
+        let w = self.card_width();
+        row.iter()
+            .enumerate()
+            .map(|(i, c)| self.card_content(c, w, drawings.sparklines.contains_key(&(section, i))).height)
+            .fold(0.0, f32::max)
+    }
+
+    fn scorecard(&mut self, section: usize, cards: &[KpiCard], drawings: &Drawings) {
+        let cols = self.card_columns();
+        let w = self.card_width();
+        for (r, row) in cards.chunks(cols).enumerate() {
+            let contents: Vec<CardContent> = row
+                .iter()
+                .enumerate()
+                .map(|(i, c)| self.card_content(c, w, drawings.sparklines.contains_key(&(section, r * cols + i))))
+                .collect();
+            let h = contents.iter().map(|c| c.height).fold(0.0, f32::max);
+            if r > 0 {
+                self.y += CARD_GAP;
+            }
+            if h > self.remaining() + 0.01 && !self.fresh {
+                self.new_page();
+            }
+            self.room_for(h);
+            let y = self.y;
+            for (i, (card, content)) in row.iter().zip(contents).enumerate() {
+                let x = self.left + i as f32 * (w + CARD_GAP);
+                let spark = drawings.sparklines.get(&(section, r * cols + i));
+                self.card(card, content, spark, x, y, w, h);
+            }
+            self.y += h;
+        }
+    }
+
+    fn card_content(&self, card: &KpiCard, w: f32, has_sparkline: bool) -> CardContent {
+        let inner = w - CARD_BAR - 2.0 * CARD_PAD;
+        let label = self.wrap(&card.label, Font::bold(9.0), inner, 11.5);
+        let natural = Font::bold(18.0).width(self.fonts, &card.value);
+        let value_size = if natural > inner { (18.0 * inner / natural).max(10.0) } else { 18.0 };
+        let value = self.wrap(&card.value, Font::bold(value_size), inner, value_size * 1.2);
+        let target = card.target.as_deref().map(|t| self.wrap(t, Font::regular(SMALL), inner, SMALL_LINE));
+        let good = |g: Option<bool>| match g {
+            Some(true) => self.theme.on_track,
+            Some(false) => self.theme.off_track,
+            None => self.theme.muted,
+        };
+        // The change against the previous period is judged (`change_good`); the year-ago
+        // change is shown without a colour, the model does not say whether it is good news.
+        let mut parts: Vec<(String, Rgb, bool)> = Vec::new();
+        if let Some(p) = &card.change_previous {
+            parts.push((p.clone(), good(card.change_good), card.change_good.is_some()));
+        }
+        if let Some(y) = &card.change_year_ago {
+            parts.push((y.clone(), self.theme.muted, false));
+        }
+        let gap = 10.0;
+        let one_line: f32 = parts.iter().map(|(t, _, b)| Font { size: SMALL, bold: *b }.width(self.fonts, t)).sum::<f32>() + gap * (parts.len().saturating_sub(1)) as f32;
+        let changes: Vec<Vec<(String, Rgb, bool, f32)>> = if one_line <= inner {
+            let mut x = 0.0;
+            vec![parts
+                .into_iter()
+                .map(|(t, c, b)| {
+                    let at = x;
+                    x += Font { size: SMALL, bold: b }.width(self.fonts, &t) + gap;
+                    (t, c, b, at)
+                })
+                .collect()]
+        } else {
+            parts
+                .into_iter()
+                .flat_map(|(t, c, b)| {
+                    wrap(self.fonts, &t, Font { size: SMALL, bold: b }, inner).into_iter().map(move |l| vec![(l, c, b, 0.0)])
+                })
+                .collect()
+        };
+        let height = CARD_PAD
+            + 10.0
+            + 5.0
+            + label.height()
+            + 4.0
+            + value.height()
+            + 2.0
+            + target.as_ref().map_or(0.0, Lines::height)
+            + changes.len() as f32 * SMALL_LINE
+            + if has_sparkline { 6.0 + SPARKLINE_HEIGHT } else { 0.0 }
+            + CARD_PAD;
+        CardContent { label, value, target, changes, height }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn card(&mut self, card: &KpiCard, c: CardContent, spark: Option<&Drawing>, x: f32, y: f32, w: f32, h: f32) {
+        let tone = tone_colour(self.theme, card.tone);
+        self.shape(Shape::Rect { x, y, w, h, style: Style::fill_and_stroke(WHITE, BORDER, 0.6) });
+        self.shape(Shape::Rect { x, y, w: CARD_BAR, h, style: Style::fill(tone) });
+        let ix = x + CARD_BAR + CARD_PAD;
+        let inner = w - CARD_BAR - 2.0 * CARD_PAD;
+        let mut cy = y + CARD_PAD;
+        // Status: a dot and the label in the status colour.
+        self.shape(Shape::Circle { cx: ix + 2.5, cy: cy + 5.0, r: 2.5, style: Style::fill(tone) });
+        self.text(ix + 8.0, cy + 7.6, Font::bold(SMALL), tone, &card.status_label);
+        cy += 10.0 + 5.0;
+        self.draw_lines(&c.label.lines, c.label.font, c.label.line, ix, cy, self.theme.text);
+        cy += c.label.height() + 4.0;
+        self.draw_lines(&c.value.lines, c.value.font, c.value.line, ix, cy, self.theme.text);
+        cy += c.value.height() + 2.0;
+        if let Some(t) = &c.target {
+            self.draw_lines(&t.lines, t.font, t.line, ix, cy, self.theme.muted);
+            cy += t.height();
+        }
+        for line in &c.changes {
+            for (text, colour, bold, dx) in line {
+                self.text(ix + dx, baseline(cy, SMALL_LINE, SMALL), Font { size: SMALL, bold: *bold }, *colour, text);
+            }
+            cy += SMALL_LINE;
+        }
+        if let Some(d) = spark {
+            // The sparkline sits at the bottom of the card, level across the row.
+            let top = y + h - CARD_PAD - SPARKLINE_HEIGHT;
+            let scale = (inner / d.width).min(SPARKLINE_HEIGHT / d.height);
+            for s in &d.shapes {
+                self.shape(s.placed(ix, top, scale));
+            }
+        }
+        let summary = [Some(card.label.as_str()), Some(card.value.as_str()), Some(card.status_label.as_str()), card.target.as_deref(), card.change_previous.as_deref(), card.change_year_ago.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" | ");
+        self.record(BoxKind::Card, x, y, w, h, Some(summary));
+    }
+
+    // -- charts --------------------------------------------------------------------------
+
+    fn chart_geometry(&self, d: &Drawing, title: Option<&str>, caption: Option<&str>) -> ChartGeometry {
+        let title = title.filter(|t| !t.is_empty()).map(|t| self.wrap(t, Font::bold(10.0), self.width, 13.0));
+        let caption = caption.filter(|c| !c.is_empty()).map(|c| self.wrap(c, Font::regular(SMALL), self.width, SMALL_LINE));
+        let title_h = title.as_ref().map_or(0.0, |t| t.height() + 4.0);
+        let caption_h = caption.as_ref().map_or(0.0, |c| c.height() + 5.0);
+        let mut scale = self.width / d.width;
+        let max_h = self.body_height() - title_h - caption_h - 1.0;
+        if d.height * scale > max_h {
+            scale = max_h / d.height;
+        }
+        let total = title_h + d.height * scale + caption_h;
+        ChartGeometry { title, caption, scale, total }
+    }
+
+    fn chart(&mut self, d: &Drawing, title: Option<&str>, caption: Option<&str>) {
+        let g = self.chart_geometry(d, title, caption);
+        self.room_for(g.total);
+        if let Some(t) = &g.title {
+            let (x, y) = (self.left, self.y);
+            self.draw_lines(&t.lines, t.font, t.line, x, y, self.theme.text);
+            self.record(BoxKind::ChartTitle, x, y, self.width, t.height(), Some(t.lines.join(" ")));
+            self.y += t.height() + 4.0;
+        }
+        let (w, h) = (d.width * g.scale, d.height * g.scale);
+        let x = self.left + (self.width - w) / 2.0;
+        let y = self.y;
+        for s in &d.shapes {
+            self.shape(s.placed(x, y, g.scale));
+        }
+        self.record(BoxKind::Chart, x, y, w, h, title.map(str::to_string));
+        self.y += h;
+        if let Some(c) = &g.caption {
+            self.y += 5.0;
+            let (x, y) = (self.left, self.y);
+            self.draw_lines(&c.lines, c.font, c.line, x, y, self.theme.muted);
+            self.record(BoxKind::Caption, x, y, self.width, c.height(), Some(c.lines.join(" ")));
+            self.y += c.height();
+        }
+    }
+
+    // -- tables --------------------------------------------------------------------------
+
+    fn empty_table_height(&self, table: &Table) -> f32 {
+        self.wrap(&table.empty_text, Font::regular(BODY), self.width - 20.0, BODY_LINE).height() + 16.0
+    }
+
+    /// Column widths and wrapped rows. Columns get their natural width when the table
+    /// fits; otherwise each keeps at least its longest word and the rest of the width is
+    /// shared in proportion to how much more each would need.
+    fn table_rows<'t>(&self, table: &'t Table) -> TableRows<'t> {
+        let n = table.columns.len().max(1);
+        let body = Font::regular(TABLE_FONT);
+        let head = Font::bold(TABLE_HEAD_FONT);
+        let mut natural = vec![0.0f32; n];
+        let mut minimum = vec![0.0f32; n];
+        for (i, c) in table.columns.iter().enumerate() {
+            natural[i] = natural[i].max(head.width(self.fonts, &c.label));
+            minimum[i] = minimum[i].max(text::widest_unit(self.fonts, &c.label, head));
+        }
+        for row in &table.rows {
+            for (i, cell) in row.iter().enumerate().take(n) {
+                let font = if cell.tone.is_some() { Font::bold(TABLE_FONT) } else { body };
+                natural[i] = natural[i].max(font.width(self.fonts, &cell.text));
+                minimum[i] = minimum[i].max(text::widest_unit(self.fonts, &cell.text, font));
+            }
+        }
+        let pad = 2.0 * CELL_PAD_X;
+        let natural: Vec<f32> = natural.iter().map(|w| w + pad + 0.5).collect();
+        let minimum: Vec<f32> = minimum.iter().zip(&natural).map(|(m, n)| (m + pad + 0.5).min(*n)).collect();
+        let total: f32 = natural.iter().sum();
+        let widths: Vec<f32> = if total <= self.width {
+            natural.iter().map(|w| w + (self.width - total) * w / total).collect()
+        } else {
+            let min_total: f32 = minimum.iter().sum();
+            if min_total >= self.width {
+                minimum.iter().map(|m| m * self.width / min_total).collect()
+            } else {
+                let want: f32 = natural.iter().zip(&minimum).map(|(n, m)| n - m).sum();
+                natural.iter().zip(&minimum).map(|(n, m)| m + (self.width - min_total) * (n - m) / want.max(0.001)).collect()
+            }
+        };
+        let cell_lines = |text: &str, font: Font, w: f32| wrap(self.fonts, text, font, w - pad);
+        let header_cells: Vec<Vec<String>> = table.columns.iter().zip(&widths).map(|(c, &w)| cell_lines(&c.label, head, w)).collect();
+        let lines = header_cells.iter().map(Vec::len).max().unwrap_or(1);
+        let header = Row { height: lines as f32 * TABLE_LINE + 2.0 * CELL_PAD_Y, cells: header_cells, tones: vec![None; n], index: 0, source: None };
+        let mut rows = Vec::new();
+        let max_row = self.body_height() - header.height - 1.0;
+        for (index, row) in table.rows.iter().enumerate() {
+            let cells: Vec<Vec<String>> = (0..n)
+                .map(|i| {
+                    let cell = row.get(i);
+                    let font = if cell.is_some_and(|c| c.tone.is_some()) { Font::bold(TABLE_FONT) } else { body };
+                    cell_lines(cell.map_or("", |c| c.text.as_str()), font, widths[i])
+                })
+                .collect();
+            let tones: Vec<Option<Tone>> = (0..n).map(|i| row.get(i).and_then(|c| c.tone)).collect();
+            let lines = cells.iter().map(Vec::len).max().unwrap_or(1);
+            let per_page = (((max_row - 2.0 * CELL_PAD_Y) / TABLE_LINE).floor() as usize).max(1);
+            // A row taller than a page is split between lines, never cut off.
+            for start in (0..lines).step_by(per_page) {
+                let part: Vec<Vec<String>> = cells.iter().map(|c| c.iter().skip(start).take(per_page).cloned().collect()).collect();
+                let n_lines = part.iter().map(Vec::len).max().unwrap_or(1).max(1);
+                rows.push(Row { cells: part, tones: tones.clone(), height: n_lines as f32 * TABLE_LINE + 2.0 * CELL_PAD_Y, index, source: Some(row) });
+            }
+        }
+        TableRows { widths, aligns: table.columns.iter().map(|c| c.align).collect(), header, rows }
+    }
+
+    fn table(&mut self, table: &Table) {
+        let t = self.table_rows(table);
+        if t.rows.is_empty() {
+            let h = self.empty_table_height(table);
+            self.room_for(h);
+            let (x, y) = (self.left, self.y);
+            self.shape(Shape::Rect { x, y, w: self.width, h, style: Style::fill_and_stroke(ZEBRA, BORDER, 0.6) });
+            let lines = self.wrap(&table.empty_text, Font::regular(BODY), self.width - 20.0, BODY_LINE);
+            self.draw_lines(&lines.lines, lines.font, lines.line, x + 10.0, y + 8.0, self.theme.muted);
+            self.record(BoxKind::TableEmpty, x, y, self.width, h, Some(table.empty_text.clone()));
+            self.y += h;
+            return;
+        }
+        let all: f32 = t.header.height + t.rows.iter().map(|r| r.height).sum::<f32>();
+        if all <= self.body_height() / 3.0 {
+            self.room_for(all);
+        } else {
+            let first: f32 = t.header.height + t.rows.iter().take(3).map(|r| r.height).sum::<f32>();
+            self.room_for(first);
+        }
+        let mut i = 0;
+        while i < t.rows.len() {
+            // How many rows fit under the header on this page.
+            let mut room = self.remaining() - t.header.height;
+            let mut take = 0;
+            while i + take < t.rows.len() && t.rows[i + take].height <= room + 0.01 {
+                room -= t.rows[i + take].height;
+                take += 1;
+            }
+            let left = t.rows.len() - i;
+            if take < left {
+                if take < 3.min(left) && !self.fresh {
+                    self.new_page();
+                    continue;
+                }
+                // Leave at least three rows for the next page.
+                if left - take < 3 && take > 3 {
+                    take = (take - (3 - (left - take))).max(3);
+                }
+                take = take.max(1);
+            }
+            self.table_header(&t);
+            for row in &t.rows[i..i + take] {
+                self.table_row(&t, row);
+            }
+            let bottom = self.y;
+            self.shape(Shape::Rect { x: self.left, y: bottom - 0.35, w: self.width, h: 0.7, style: Style::fill(RULE) });
+            i += take;
+            if i < t.rows.len() {
+                self.new_page();
+            }
+        }
+    }
+
+    fn table_header(&mut self, t: &TableRows) {
+        let (x0, y) = (self.left, self.y);
+        let h = t.header.height;
+        self.shape(Shape::Rect { x: x0, y, w: self.width, h, style: Style::fill(self.theme.primary) });
+        let font = Font::bold(TABLE_HEAD_FONT);
+        let mut x = x0;
+        for (i, (lines, &w)) in t.header.cells.iter().zip(&t.widths).enumerate() {
+            for (k, line) in lines.iter().enumerate() {
+                let lx = aligned_x(self.fonts, x, w, t.aligns.get(i).copied().unwrap_or(Align::Left), line, font);
+                self.text(lx, baseline(y + CELL_PAD_Y + k as f32 * TABLE_LINE, TABLE_LINE, font.size), font, WHITE, line);
+            }
+            x += w;
+        }
+        let text = t.header.cells.iter().map(|c| c.join(" ")).collect::<Vec<_>>().join(" | ");
+        self.record(BoxKind::TableHeader, x0, y, self.width, h, Some(text));
+        self.y += h;
+    }
+
+    fn table_row(&mut self, t: &TableRows, row: &Row) {
+        let (x0, y) = (self.left, self.y);
+        if row.index % 2 == 1 {
+            self.shape(Shape::Rect { x: x0, y, w: self.width, h: row.height, style: Style::fill(ZEBRA) });
+        }
+        let mut x = x0;
+        for (i, (lines, &w)) in row.cells.iter().zip(&t.widths).enumerate() {
+            let tone = row.tones.get(i).copied().flatten();
+            let (font, colour) = match tone {
+                Some(tone) => (Font::bold(TABLE_FONT), tone_colour(self.theme, tone)),
+                None => (Font::regular(TABLE_FONT), self.theme.text),
+            };
+            for (k, line) in lines.iter().enumerate() {
+                let lx = aligned_x(self.fonts, x, w, t.aligns.get(i).copied().unwrap_or(Align::Left), line, font);
+                self.text(lx, baseline(y + CELL_PAD_Y + k as f32 * TABLE_LINE, TABLE_LINE, font.size), font, colour, line);
+            }
+            x += w;
+        }
+        let text = match row.source {
+            Some(cells) => cells.iter().map(|c| c.text.as_str()).collect::<Vec<_>>().join(" | "),
+            None => String::new(),
+        };
+        self.record(BoxKind::TableRow, x0, y, self.width, row.height, Some(format!("#{} {text}", row.index + 1)));
+        self.y += row.height;
+    }
+
+    // -- cover and chrome ----------------------------------------------------------------
+
+    #[allow(clippy::too_many_arguments)]
+    fn cover(&mut self, page: usize, section: &Section, report: &Report, logo: Option<&Drawing>, contents: &[(String, usize)], page_h: f32) {
+        let SectionBody::Cover { title, subtitle, facts } = &section.body else { return };
+        let theme = self.theme;
+        let (left, width) = (self.left, self.width);
+        let mut out = Page { shapes: Vec::new(), boxes: Vec::new(), cover: true };
+        let text = |out: &mut Page, x: f32, y: f32, font: Font, colour: Rgb, t: &str| {
+            if !t.is_empty() {
+                out.shapes.push(Shape::Text(TextShape { x, y, size: font.size, bold: font.bold, colour, text: t.to_string() }));
+            }
+        };
+        let fonts = self.fonts;
+
+        // The band: logo, title, subtitle (and the period if the subtitle is not it).
+        let mut y = 24.0 * MM;
+        let mut band_shapes = Vec::new();
+        if let Some(d) = logo {
+            let scale = (16.0 * MM / d.height).min(60.0 * MM / d.width);
+            for s in &d.shapes {
+                band_shapes.push(s.placed(left, y, scale));
+            }
+            out.boxes.push(LayoutBox::from_points(BoxKind::Logo, left, y, d.width * scale, d.height * scale, None));
+            y += d.height * scale + 14.0 * MM;
+        } else {
+            y = 52.0 * MM;
+        }
+        let title_lines = wrap(fonts, title, Font::bold(30.0), width);
+        let title_top = y;
+        for (i, l) in title_lines.iter().enumerate() {
+            text(&mut out, left, baseline(y + i as f32 * 36.0, 36.0, 30.0), Font::bold(30.0), WHITE, l);
+        }
+        let title_h = title_lines.len() as f32 * 36.0;
+        out.boxes.push(LayoutBox::from_points(BoxKind::CoverTitle, left, title_top, width, title_h, Some(title.clone())));
+        y += title_h + 8.0;
+        let mut subtitles = vec![subtitle.clone()];
+        if !subtitle.contains(&report.period_label) {
+            subtitles.push(report.period_label.clone());
+        }
+        let light = mix(theme.primary, WHITE, 0.82);
+        for s in subtitles.iter().filter(|s| !s.is_empty()) {
+            let lines = wrap(fonts, s, Font::regular(16.0), width);
+            for (i, l) in lines.iter().enumerate() {
+                text(&mut out, left, baseline(y + i as f32 * 21.0, 21.0, 16.0), Font::regular(16.0), light, l);
+            }
+            out.boxes.push(LayoutBox::from_points(BoxKind::CoverSubtitle, left, y, width, lines.len() as f32 * 21.0, Some(s.clone())));
+            y += lines.len() as f32 * 21.0 + 4.0;
+        }
+        let band_h = (y + 16.0 * MM).max(110.0 * MM);
+        let mut shapes = vec![
+            Shape::Rect { x: 0.0, y: 0.0, w: self.page_w, h: band_h, style: Style::fill(theme.primary) },
+            Shape::Rect { x: 0.0, y: band_h, w: self.page_w, h: 1.6 * MM, style: Style::fill(theme.accent) },
+        ];
+        shapes.extend(band_shapes);
+        shapes.append(&mut out.shapes);
+        out.shapes = shapes;
+        out.boxes.insert(0, LayoutBox::from_points(BoxKind::CoverBand, 0.0, 0.0, self.page_w, band_h, None));
+
+        // The facts, two per row: a small label over the value.
+        let mut y = band_h + 16.0 * MM;
+        let col_w = (width - 10.0 * MM) / 2.0;
+        for row in facts.chunks(2) {
+            let mut row_h: f32 = 0.0;
+            for (i, (label, value)) in row.iter().enumerate() {
+                let x = left + i as f32 * (col_w + 10.0 * MM);
+                let label_lines = wrap(fonts, label, Font::regular(8.5), col_w);
+                let value_lines = wrap(fonts, value, Font::bold(12.0), col_w);
+                let mut fy = y;
+                for l in &label_lines {
+                    text(&mut out, x, baseline(fy, 11.0, 8.5), Font::regular(8.5), theme.muted, l);
+                    fy += 11.0;
+                }
+                fy += 2.0;
+                for l in &value_lines {
+                    text(&mut out, x, baseline(fy, 15.0, 12.0), Font::bold(12.0), theme.text, l);
+                    fy += 15.0;
+                }
+                out.boxes.push(LayoutBox::from_points(BoxKind::CoverFact, x, y, col_w, fy - y, Some(format!("{label}: {value}"))));
+                row_h = row_h.max(fy - y);
+            }
+            y += row_h + 12.0;
+        }
+
+        // Contents, with dotted leaders to the page numbers, if it fits on the cover.
+        let entry_h = 17.0;
+        let needed = 14.0 * MM + 22.0 + contents.len() as f32 * entry_h;
+        if !contents.is_empty() && y + needed <= page_h - 18.0 * MM {
+            y += 10.0 * MM;
+            out.shapes.push(Shape::Rect { x: left, y, w: width, h: 0.6, style: Style::fill(BORDER) });
+            y += 10.0;
+            text(&mut out, left, baseline(y, 18.0, 12.0), Font::bold(12.0), theme.primary, &report.labels.contents);
+            out.boxes.push(LayoutBox::from_points(BoxKind::ContentsTitle, left, y, width, 18.0, Some(report.labels.contents.clone())));
+            y += 22.0;
+            for (title, number) in contents {
+                let font = Font::regular(10.0);
+                let number_text = number.to_string();
+                let nw = font.width(fonts, &number_text);
+                let lines = wrap(fonts, title, font, width - nw - 30.0);
+                let first = lines.first().cloned().unwrap_or_default();
+                let b = baseline(y, entry_h, 10.0);
+                text(&mut out, left, b, font, theme.text, &first);
+                let tw = font.width(fonts, &first);
+                // Dots between the title and the number.
+                let mut dx = left + tw + 6.0;
+                while dx < left + width - nw - 6.0 {
+                    out.shapes.push(Shape::Circle { cx: dx, cy: b - 1.2, r: 0.45, style: Style::fill(theme.muted) });
+                    dx += 3.2;
+                }
+                text(&mut out, left + width - nw, b, font, theme.text, &number_text);
+                out.boxes.push(LayoutBox::from_points(BoxKind::ContentsEntry, left, y, width, entry_h, Some(format!("{title} … {number}"))));
+                y += entry_h;
+            }
+        }
+        self.pages[page] = out;
+    }
+
+    fn chrome(&mut self, number: usize, total: usize, report: &Report, page_h: f32) {
+        let theme = self.theme;
+        let fonts = self.fonts;
+        let (left, width) = (self.left, self.width);
+        let right = left + width;
+        let mut shapes = Vec::new();
+        let mut boxes = Vec::new();
+        let text = |x: f32, y: f32, font: Font, colour: Rgb, t: &str| {
+            Shape::Text(TextShape { x, y, size: font.size, bold: font.bold, colour, text: t.to_string() })
+        };
+
+        // Header: the title at the left, the period at the right, shrunk if they would meet.
+        let (tw, pw) = (Font::bold(8.0).width(fonts, &report.title), Font::regular(8.0).width(fonts, &report.period_label));
+        let shrink = ((width - 12.0) / (tw + pw)).min(1.0);
+        shapes.push(text(left, HEADER_BASELINE, Font::bold(8.0 * shrink), theme.primary, &report.title));
+        shapes.push(text(right - pw * shrink, HEADER_BASELINE, Font::regular(8.0 * shrink), theme.muted, &report.period_label));
+        shapes.push(Shape::Rect { x: left, y: HEADER_RULE, w: width, h: 0.5, style: Style::fill(RULE) });
+        boxes.push(LayoutBox::from_points(
+            BoxKind::Header,
+            left,
+            HEADER_BASELINE - 8.0,
+            width,
+            HEADER_RULE - HEADER_BASELINE + 8.5,
+            Some(format!("{} | {}", report.title, report.period_label)),
+        ));
+
+        // Footer: as-of date and run id at the left, "Page X / Y" at the right.
+        let y = page_h - FOOTER_BASELINE;
+        let rule = page_h - FOOTER_RULE;
+        shapes.push(Shape::Rect { x: left, y: rule, w: width, h: 0.5, style: Style::fill(RULE) });
+        let left_text = format!("{} {}   ·   {} {}", report.labels.as_of, report.as_of, report.labels.run, report.run_id);
+        let page_text = format!("{} {} / {}", report.labels.page, number + 1, total);
+        let small = Font::regular(7.5);
+        let (lw, pw) = (small.width(fonts, &left_text), small.width(fonts, &page_text));
+        let shrink = ((width - 12.0) / (lw + pw)).min(1.0);
+        let small = Font::regular(7.5 * shrink);
+        shapes.push(text(left, y, small, theme.muted, &left_text));
+        shapes.push(text(right - pw * shrink, y, small, theme.muted, &page_text));
+        boxes.push(LayoutBox::from_points(BoxKind::Footer, left, rule, width, y - rule + 3.0, Some(format!("{left_text} | {page_text}"))));
+
+        let page = &mut self.pages[number];
+        page.shapes.extend(shapes);
+        page.boxes.extend(boxes);
+    }
+}
+
+struct CardContent {
+    label: Lines,
+    value: Lines,
+    target: Option<Lines>,
+    /// Lines of (text, colour, bold, x offset).
+    changes: Vec<Vec<(String, Rgb, bool, f32)>>,
+    height: f32,
+}
+
+struct ChartGeometry {
+    title: Option<Lines>,
+    caption: Option<Lines>,
+    scale: f32,
+    total: f32,
+}
+
+struct TableRows<'a> {
+    widths: Vec<f32>,
+    aligns: Vec<Align>,
+    header: Row<'a>,
+    rows: Vec<Row<'a>>,
+}
+
+/// The baseline of a line of `size` pt text set in a line box of height `line` from `top`:
+/// the cap height (≈ 0.71 em in Noto Sans) is centred in the box.
+fn baseline(top: f32, line: f32, size: f32) -> f32 {
+    top + line / 2.0 + 0.355 * size
+}
+
+fn aligned_x(fonts: &Fonts, x: f32, w: f32, align: Align, line: &str, font: Font) -> f32 {
+    match align {
+        Align::Left => x + CELL_PAD_X,
+        Align::Right => x + w - CELL_PAD_X - font.width(fonts, line),
+    }
+}
+
+fn tone_colour(theme: &Theme, tone: Tone) -> Rgb {
+    match tone {
+        Tone::OnTrack => theme.on_track,
+        Tone::AtRisk => theme.at_risk,
+        Tone::OffTrack => theme.off_track,
+        Tone::Neutral => theme.neutral,
+    }
+}
+
+/// `a` moved towards `b` by `t` (0 to 1).
+fn mix(a: Rgb, b: Rgb, t: f32) -> Rgb {
+    let m = |x: u8, y: u8| (x as f32 + (y as f32 - x as f32) * t).round() as u8;
+    Rgb(m(a.0, b.0), m(a.1, b.1), m(a.2, b.2))
+}
