@@ -309,6 +309,8 @@ pub async fn build(engine: &Engine, spec: &ReportSpec, locale: Locale, run: &Run
                 Section { id, title: title.get(zh).into(), intro: intro.as_ref().map(|l| l.get(zh).into()), body: SectionBody::Chart { chart } }
             }
             SectionSpec::Table { title, intro, table, columns, empty, limit } => {
+                let columns: Vec<ColumnSpec> =
+                    columns.iter().filter(|c| c.locale.as_deref().is_none_or(|l| l == locale.code())).cloned().collect();
                 let names: Vec<&str> = columns.iter().map(|c| c.column.as_str()).collect();
                 let batches = rows(engine, table, &names, *limit).await.map_err(|m| section_error(title, m))?;
                 let mut out_rows = Vec::new();

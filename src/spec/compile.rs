@@ -356,7 +356,15 @@ impl Compiler {
                                     ColumnFormat::Auto
                                 }
                             };
-                            ColumnSpec { column: c.column.value.clone(), label: (&c.label).into(), format }
+                            let locale = c.locale.as_ref().and_then(|l| {
+                                if l.value == "en" || l.value == "zh-CN" {
+                                    Some(l.value.clone())
+                                } else {
+                                    self.error("spec::report", text_place(l), format!("unknown locale `{}`", l.value), "use `en` or `zh-CN`");
+                                    None
+                                }
+                            });
+                            ColumnSpec { column: c.column.value.clone(), label: (&c.label).into(), format, locale }
                         })
                         .collect();
                     table.map(|table| SectionSpec::Table {

@@ -125,6 +125,9 @@ pub struct RawColumn {
     /// such as a lifecycle stage); inferred from the column's type when omitted.
     #[serde(default)]
     pub format: Option<Text>,
+    /// Show the column only in this language's report (e.g. a text column written per language).
+    #[serde(default)]
+    pub locale: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -179,6 +182,8 @@ pub struct ColumnSpec {
     pub column: String,
     pub label: Label,
     pub format: ColumnFormat,
+    /// `Some("zh-CN")`: shown only in that language's report.
+    pub locale: Option<String>,
 }
 
 /// Chart kinds a report can draw.

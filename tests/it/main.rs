@@ -5,5 +5,6 @@ mod common;
 mod compare;
 mod kpi_cases;
 mod reference;
+mod reports;
 mod run;
 mod validate;

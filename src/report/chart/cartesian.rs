@@ -124,10 +124,21 @@ pub(super) fn render(svg: &mut Svg, canvas: &Canvas, data: &Data) -> bool {
         for (t, label) in layout.ticks.values.iter().zip(&layout.tick_labels) {
             svg.text(layout.left - TICK_GAP, y.map(*t) + SMALL_FONT * 0.35, tick_font, label);
         }
-        for (i, lines) in &layout.labels {
-            // Keep the first and last labels inside the canvas.
+        // From the latest category backwards, so it is the one always shown: each label is
+        // kept inside the canvas, and one that would then touch its right neighbour is left
+        // out (only a shifted first label can).
+        let mut free_until = canvas.width;
+        let mut placed = Vec::new();
+        for (i, lines) in layout.labels.iter().rev() {
             let widest = lines.iter().map(|l| text::width(l, SMALL_FONT, false)).fold(0.0, f64::max);
             let x = centre(*i).clamp(widest / 2.0 + 1.0, (canvas.width - widest / 2.0 - 1.0).max(widest / 2.0 + 1.0));
+            if x + widest / 2.0 + 4.0 > free_until && !placed.is_empty() {
+                continue;
+            }
+            free_until = x - widest / 2.0;
+            placed.push((x, lines));
+        }
+        for (x, lines) in placed.into_iter().rev() {
             for (k, line) in lines.iter().enumerate() {
                 let baseline = layout.bottom + CATEGORY_DROP + k as f64 * CATEGORY_LINE;
                 svg.text(x, baseline, Font::new(SMALL_FONT, theme.text, Anchor::Middle), line);
@@ -250,8 +261,10 @@ fn draw_line(svg: &mut Svg, values: &[Option<f64>], n: usize, x: &dyn Fn(usize) 
             svg.polyline(&points, stroke);
         }
         if markers || points.len() == 1 {
+            // A lone point carries the whole series there: a little larger than a marker.
+            let r = if points.len() == 1 { dot + 0.5 } else { dot };
             for p in &points {
-                svg.circle(*p, dot, Some(stroke.colour), None);
+                svg.circle(*p, r, Some(stroke.colour), None);
             }
         }
     }

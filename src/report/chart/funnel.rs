@@ -64,8 +64,11 @@ pub(super) fn render(svg: &mut Svg, canvas: &Canvas, stages: &[(String, f64)], c
             // Inside the bar in white when it fits, else just right of the bar.
             if text::width(&label, LABEL_FONT, true) + 10.0 <= w {
                 svg.text(centre, baseline, Font { colour: WHITE, anchor: Anchor::Middle, ..count_font }, &label);
-            } else {
+            } else if w > 0.0 {
                 svg.text(centre + w / 2.0 + 5.0, baseline, count_font, &label);
+            } else {
+                // No bar (a zero count): the figure alone, where the bar would be.
+                svg.text(centre, baseline, Font { anchor: Anchor::Middle, ..count_font }, &label);
             }
         }
     });

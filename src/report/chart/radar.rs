@@ -31,7 +31,14 @@ pub(super) fn render(svg: &mut Svg, canvas: &Canvas, axes: &[String], series: &[
     let theme = canvas.theme;
 
     let legend = (series.len() >= 2).then(|| {
-        let items = series.iter().enumerate().map(|(j, s)| Item { swatch: Swatch::Area(canvas.series_colour(j)), label: s.name.clone() }).collect();
+        let items = series
+            .iter()
+            .enumerate()
+            .map(|(j, s)| {
+                let colour = canvas.series_colour(j);
+                Item { swatch: if j == 0 { Swatch::Area(colour) } else { Swatch::Line(colour) }, label: s.name.clone() }
+            })
+            .collect();
         Legend::layout(items, EDGE, canvas.width - EDGE, true)
     });
     let legend_height = legend.as_ref().map_or(0.0, |l| l.height() + 6.0);
@@ -39,19 +46,23 @@ pub(super) fn render(svg: &mut Svg, canvas: &Canvas, axes: &[String], series: &[
     let area_bottom = canvas.height - EDGE - legend_height;
 
     let names_width = axes.iter().map(|a| text::width(a.trim(), AXIS_FONT, false)).fold(0.0, f64::max).min(canvas.width * 0.22);
-    let vertical_room = AXIS_FONT + LABEL_OFFSET + 2.0;
-    let radius = ((canvas.width - 2.0 * (EDGE + names_width + LABEL_OFFSET)) / 2.0).min((area_bottom - area_top - 2.0 * vertical_room) / 2.0).max(4.0);
-    let centre = (canvas.width / 2.0, area_top + (area_bottom - area_top) / 2.0);
     let angle = |i: usize| -PI / 2.0 + 2.0 * PI * i as f64 / n as f64;
+    // With an odd number of axes the shape reaches less far down (0.81 r for five) than
+    // up (r): size and centre it by its real extent, not by a circle.
+    let reach_down = (0..n).map(|i| angle(i).sin()).fold(0.0, f64::max);
+    let vertical_room = AXIS_FONT + LABEL_OFFSET + 2.0;
+    let radius = ((canvas.width - 2.0 * (EDGE + names_width + LABEL_OFFSET)) / 2.0)
+        .min((area_bottom - area_top - 2.0 * vertical_room) / (1.0 + reach_down))
+        .max(4.0);
+    let spare = (area_bottom - area_top - 2.0 * vertical_room - radius * (1.0 + reach_down)).max(0.0);
+    let centre = (canvas.width / 2.0, area_top + vertical_room + spare / 2.0 + radius);
     let at = |i: usize, fraction: f64| -> Point {
         let a = angle(i);
         (centre.0 + a.cos() * radius * fraction, centre.1 + a.sin() * radius * fraction)
     };
     let ring = |fraction: f64| -> Vec<Point> { (0..n).map(|i| at(i, fraction)).collect() };
 
-    let ticks = nice_ticks(0.0, top_value, 4, false);
-    let mut rings: Vec<f64> = ticks.values.iter().copied().filter(|v| *v > 0.0 && *v < top_value * 0.999).collect();
-    rings.push(top_value);
+    let (rings, ring_step) = rings(top_value);
 
     svg.group("grid", |svg| {
         for (k, value) in rings.iter().enumerate() {
@@ -71,7 +82,9 @@ pub(super) fn render(svg: &mut Svg, canvas: &Canvas, axes: &[String], series: &[
             let points: Vec<Option<Point>> = (0..n).map(|i| fraction(i).map(|f| at(i, f))).collect();
             if points.iter().all(Option::is_some) {
                 let closed: Vec<Point> = points.iter().flatten().copied().collect();
-                svg.polygon(&closed, Some(colour), Some(0.12), Some(Stroke::solid(colour, 1.5)));
+                // Only the first series is filled: several translucent fills mix into grey.
+                let fill = (j == 0).then_some(colour);
+                svg.polygon(&closed, fill, Some(0.15), Some(Stroke::solid(colour, if j == 0 { 2.0 } else { 1.5 })));
             } else {
                 // A missing score leaves its spoke empty: edges only between neighbours
                 // that both have a value, and no fill that would invent a shape.
@@ -98,9 +111,10 @@ pub(super) fn render(svg: &mut Svg, canvas: &Canvas, axes: &[String], series: &[
                 continue;
             }
             last_y = y;
-            // The top may be the caller's own value (7.5), not a multiple of the step.
-            let on_step = (value / ticks.step - (value / ticks.step).round()).abs() < 1e-6;
-            let label = if on_step { format_tick(*value, ticks.step, AxisFormat::Number) } else { format_axis(*value, AxisFormat::Number) };
+            let label = match ring_step {
+                Some(step) => format_tick(*value, step, AxisFormat::Number),
+                None => format_axis(*value, AxisFormat::Number),
+            };
             svg.text(centre.0 + 3.0, y + SMALL_FONT * 0.35 + 3.0, ring_font, &label);
         }
         for (i, name) in axes.iter().enumerate() {
@@ -128,4 +142,19 @@ pub(super) fn render(svg: &mut Svg, canvas: &Canvas, axes: &[String], series: &[
         legend.draw(svg, canvas, canvas.height - EDGE - legend_height + 6.0);
     }
     true
+}
+
+/// The values of the grid rings, ending at `top`, and their step when it is a round one:
+/// 3 to 6 rings of a nice step that divides `top` (1‥5 for a score out of 5, 20‥100 for
+/// one out of 100); else four equal rings.
+fn rings(top: f64) -> (Vec<f64>, Option<f64>) {
+    let magnitude = 10f64.powf(top.log10().floor() - 1.0);
+    let nice = [1.0, 2.0, 2.5, 5.0, 10.0, 20.0, 25.0, 50.0, 100.0].map(|n| n * magnitude);
+    let round_step = nice.into_iter().find(|step| {
+        let count = top / step;
+        (count - count.round()).abs() < 1e-9 && (3.0..=6.0).contains(&count.round())
+    });
+    let step = round_step.unwrap_or(top / 4.0);
+    let count = (top / step).round() as usize;
+    ((1..=count).map(|k| if k == count { top } else { k as f64 * step }).collect(), round_step)
 }

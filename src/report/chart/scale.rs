@@ -88,7 +88,10 @@ fn clean(value: f64) -> f64 {
 /// less than a sixth of its size, the rule spreadsheet charts use: an attainment line
 /// between 92 % and 104 % would be flat on a 0..100 % axis.
 pub(super) fn value_range(min: f64, max: f64, zero_based: bool) -> (f64, f64) {
-    let narrow = if min > 0.0 {
+    let narrow = if min == max {
+        // A single value (or a flat series) has no spread to show: keep zero in view.
+        false
+    } else if min > 0.0 {
         max - min < max / 6.0
     } else if max < 0.0 {
         max - min < -min / 6.0

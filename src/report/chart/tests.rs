@@ -335,6 +335,10 @@ fn gallery() -> Vec<(&'static str, ChartSpec, f32, f32)> {
             480.0,
             220.0,
         ),
+        ("line_narrow", revenue_trend(), 240.0, 140.0),
+        ("bars_narrow", attainment_by_region(), 240.0, 160.0),
+        ("funnel_short", funnel(), 240.0, 110.0),
+        ("radar_small", radar(), 200.0, 180.0),
         (
             "funnel_zero_stage",
             ChartSpec::Funnel { stages: vec![("Lead".into(), 10.0), ("Won".into(), 0.0)], conversions: vec![Some(0.0)] },
@@ -482,7 +486,8 @@ fn text_is_escaped() {
 #[test]
 fn long_names_are_truncated_and_dense_periods_thinned() {
     // Under a bar, a long name wraps onto two lines and the second is cut.
-    let single = render(&gallery()[7].1, 240.0, 160.0);
+    let single = render(&gallery()[7].1, 120.0, 160.0);
+    assert_readable(&single, 120.0, 160.0);
     let lines: Vec<String> = texts_in(&single, "labels").into_iter().filter(|t| !t.chars().next().is_some_and(|c| c.is_ascii_digit())).collect();
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(lines[1].ends_with('…'), "{lines:?}");

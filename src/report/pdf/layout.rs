@@ -21,7 +21,7 @@ use super::svg::Drawing;
 use super::text::{self, Font, wrap};
 use super::{BoxKind, LayoutBox};
 use crate::report::fonts::Fonts;
-use crate::report::model::{Align, Cell, KpiCard, Report, Rgb, Section, SectionBody, Table, Theme, Tone};
+use crate::report::model::{Align, Cell, KpiCard, PageSize, Report, Rgb, Section, SectionBody, Table, Theme, Tone};
 
 /// Points per millimetre.
 pub(super) const MM: f32 = 72.0 / 25.4;
@@ -50,6 +50,8 @@ const CARD_GAP: f32 = 4.0 * MM;
 const CARD_PAD: f32 = 8.0;
 const CARD_BAR: f32 = 3.0;
 const SPARKLINE_HEIGHT: f32 = 22.0;
+/// How far a chart may shrink to fit the rest of a page (it is centred when narrower).
+const CHART_MIN_SCALE: f32 = 0.85;
 
 const WHITE: Rgb = Rgb(0xff, 0xff, 0xff);
 const RULE: Rgb = Rgb(0xd1, 0xd5, 0xdb);
@@ -301,7 +303,7 @@ impl<'a> Flow<'a> {
             SectionBody::Chart { chart } => drawings
                 .charts
                 .get(&index)
-                .map_or(0.0, |d| self.chart_geometry(d, (chart.title != section.title).then_some(chart.title.as_str()), chart.caption.as_deref()).total),
+                .map_or(0.0, |d| self.chart_geometry(d, (chart.title != section.title).then_some(chart.title.as_str()), chart.caption.as_deref(), None).least),
             SectionBody::Table { table } => {
                 let t = self.table_rows(table);
                 if t.rows.is_empty() {
@@ -371,12 +373,11 @@ impl<'a> Flow<'a> {
     // -- scorecard -----------------------------------------------------------------------
 
     fn card_columns(&self) -> usize {
-        if self.width >= 400.0 { 3 } else { 2 }
+        card_columns(self.width)
     }
 
     fn card_width(&self) -> f32 {
-        let cols = self.card_columns() as f32;
-        (self.width - (cols - 1.0) * CARD_GAP) / cols
+        card_width(self.width)
     }
 
     fn card_row_height(&self, section: usize, row: &[KpiCard], drawings: &Drawings) -> f32 {
@@ -513,7 +514,10 @@ impl<'a> Flow<'a> {
 
     // -- charts --------------------------------------------------------------------------
 
-    fn chart_geometry(&self, d: &Drawing, title: Option<&str>, caption: Option<&str>) -> ChartGeometry {
+    /// The chart's title, caption and scale: the content width, or less for a chart taller
+    /// than a page. With `room`, a chart that would not fit may shrink to as little as
+    /// [`CHART_MIN_SCALE`] of that, rather than leave the rest of the page empty.
+    fn chart_geometry(&self, d: &Drawing, title: Option<&str>, caption: Option<&str>, room: Option<f32>) -> ChartGeometry {
         let title = title.filter(|t| !t.is_empty()).map(|t| self.wrap(t, Font::bold(10.0), self.width, 13.0));
         let caption = caption.filter(|c| !c.is_empty()).map(|c| self.wrap(c, Font::regular(SMALL), self.width, SMALL_LINE));
         let title_h = title.as_ref().map_or(0.0, |t| t.height() + 4.0);
@@ -523,13 +527,24 @@ impl<'a> Flow<'a> {
         if d.height * scale > max_h {
             scale = max_h / d.height;
         }
+        if let Some(room) = room {
+            let fits = (room - title_h - caption_h) / d.height;
+            if fits < scale && fits >= scale * CHART_MIN_SCALE {
+                scale = fits;
+            }
+        }
         let total = title_h + d.height * scale + caption_h;
-        ChartGeometry { title, caption, scale, total }
+        let least = title_h + d.height * scale * CHART_MIN_SCALE + caption_h;
+        ChartGeometry { title, caption, scale, total, least }
     }
 
     fn chart(&mut self, d: &Drawing, title: Option<&str>, caption: Option<&str>) {
-        let g = self.chart_geometry(d, title, caption);
-        self.room_for(g.total);
+        let room = (!self.fresh).then(|| self.remaining());
+        let mut g = self.chart_geometry(d, title, caption, room);
+        if g.total > self.remaining() + 0.01 && !self.fresh {
+            self.new_page();
+            g = self.chart_geometry(d, title, caption, None);
+        }
         if let Some(t) = &g.title {
             let (x, y) = (self.left, self.y);
             self.draw_lines(&t.lines, t.font, t.line, x, y, self.theme.text);
@@ -559,9 +574,7 @@ impl<'a> Flow<'a> {
         self.wrap(&table.empty_text, Font::regular(BODY), self.width - 20.0, BODY_LINE).height() + 16.0
     }
 
-    /// Column widths and wrapped rows. Columns get their natural width when the table
-    /// fits; otherwise each keeps at least its longest word and the rest of the width is
-    /// shared in proportion to how much more each would need.
+    /// Column widths ([`column_widths`]) and the wrapped rows.
     fn table_rows<'t>(&self, table: &'t Table) -> TableRows<'t> {
         let n = table.columns.len().max(1);
         let body = Font::regular(TABLE_FONT);
@@ -582,18 +595,7 @@ impl<'a> Flow<'a> {
         let pad = 2.0 * CELL_PAD_X;
         let natural: Vec<f32> = natural.iter().map(|w| w + pad + 0.5).collect();
         let minimum: Vec<f32> = minimum.iter().zip(&natural).map(|(m, n)| (m + pad + 0.5).min(*n)).collect();
-        let total: f32 = natural.iter().sum();
-        let widths: Vec<f32> = if total <= self.width {
-            natural.iter().map(|w| w + (self.width - total) * w / total).collect()
-        } else {
-            let min_total: f32 = minimum.iter().sum();
-            if min_total >= self.width {
-                minimum.iter().map(|m| m * self.width / min_total).collect()
-            } else {
-                let want: f32 = natural.iter().zip(&minimum).map(|(n, m)| n - m).sum();
-                natural.iter().zip(&minimum).map(|(n, m)| m + (self.width - min_total) * (n - m) / want.max(0.001)).collect()
-            }
-        };
+        let widths = column_widths(&natural, &minimum, self.width);
         let cell_lines = |text: &str, font: Font, w: f32| wrap(self.fonts, text, font, w - pad);
         let header_cells: Vec<Vec<String>> = table.columns.iter().zip(&widths).map(|(c, &w)| cell_lines(&c.label, head, w)).collect();
         let lines = header_cells.iter().map(Vec::len).max().unwrap_or(1);
@@ -896,6 +898,8 @@ struct ChartGeometry {
     caption: Option<Lines>,
     scale: f32,
     total: f32,
+    /// The height when shrunk as far as allowed.
+    least: f32,
 }
 
 struct TableRows<'a> {
@@ -903,6 +907,57 @@ struct TableRows<'a> {
     aligns: Vec<Align>,
     header: Row<'a>,
     rows: Vec<Row<'a>>,
+}
+
+/// Scorecard cards per row: three on A4 and Letter.
+fn card_columns(content_width: f32) -> usize {
+    if content_width >= 400.0 { 3 } else { 2 }
+}
+
+fn card_width(content_width: f32) -> f32 {
+    let cols = card_columns(content_width) as f32;
+    (content_width - (cols - 1.0) * CARD_GAP) / cols
+}
+
+/// The size sparklines are drawn at on `page_size` paper, in points.
+pub(super) fn sparkline_size(page_size: PageSize) -> (f32, f32) {
+    let content = page_size.mm().0 * MM - 2.0 * MARGIN_X;
+    (card_width(content) - CARD_BAR - 2.0 * CARD_PAD, SPARKLINE_HEIGHT)
+}
+
+/// Column widths from each column's natural width (its widest cell on one line) and
+/// minimum (its widest word). A table that fits is stretched to the full width in
+/// proportion. Otherwise columns narrower than an equal share of what is left keep their
+/// natural width (short figures and statuses never wrap), and the wide columns share the
+/// rest, each keeping at least its widest word.
+fn column_widths(natural: &[f32], minimum: &[f32], width: f32) -> Vec<f32> {
+    let total: f32 = natural.iter().sum();
+    if total <= width {
+        return natural.iter().map(|w| w + (width - total) * w / total).collect();
+    }
+    let n = natural.len();
+    let mut fixed = vec![false; n];
+    loop {
+        let free: f32 = width - (0..n).filter(|&i| fixed[i]).map(|i| natural[i]).sum::<f32>();
+        let wide: Vec<usize> = (0..n).filter(|&i| !fixed[i]).collect();
+        let share = free / wide.len().max(1) as f32;
+        let newly: Vec<usize> = wide.iter().copied().filter(|&i| natural[i] <= share).collect();
+        if newly.is_empty() || newly.len() == wide.len() {
+            let min_total: f32 = wide.iter().map(|&i| minimum[i]).sum();
+            if min_total > free {
+                // Even the widest words do not fit: scale the minimums (words then break).
+                let all: f32 = minimum.iter().sum();
+                return minimum.iter().map(|m| m * width / all).collect();
+            }
+            let want: f32 = wide.iter().map(|&i| natural[i] - minimum[i]).sum::<f32>().max(0.001);
+            return (0..n)
+                .map(|i| if fixed[i] { natural[i] } else { minimum[i] + (free - min_total) * (natural[i] - minimum[i]) / want })
+                .collect();
+        }
+        for i in newly {
+            fixed[i] = true;
+        }
+    }
 }
 
 /// The baseline of a line of `size` pt text set in a line box of height `line` from `top`:

@@ -208,12 +208,13 @@ fn prepare_drawings(report: &Report, fonts: &Fonts) -> Result<Drawings, PdfError
                 drawings.charts.insert(index, d);
             }
             SectionBody::Scorecard { cards } => {
+                let (width, height) = layout::sparkline_size(report.page_size);
                 for (i, card) in cards.iter().enumerate() {
                     if card.sparkline.iter().all(Option::is_none) {
                         continue;
                     }
                     let spec = ChartSpec::Sparkline { values: card.sparkline.clone() };
-                    let svg = chart::render_svg(&format!("{}-sparkline", card.id), "", &spec, 150.0, 26.0, &report.theme, report.locale);
+                    let svg = chart::render_svg(&format!("{}-sparkline", card.id), "", &spec, width, height, &report.theme, report.locale);
                     let d = svg::parse(&svg, fonts).map_err(|message| PdfError::Svg { chart: format!("sparkline of `{}`", card.id), message })?;
                     drawings.sparklines.insert((index, i), d);
                 }

@@ -92,7 +92,7 @@ impl Shape {
 /// document order, metadata from the run.
 pub(super) fn write(report: &Report, fonts: &Fonts, laid: &Laid) -> Result<Vec<u8>, PdfError> {
     let (page_w_mm, page_h_mm) = report.page_size.mm();
-    let page_h = Pt::from(Mm(page_h_mm)).0;
+    let page_h = round3(Pt::from(Mm(page_h_mm)).0);
     let mut doc = PdfDocument::new(&report.title);
 
     // Which characters each face draws, then one subset per face.
@@ -126,7 +126,11 @@ pub(super) fn write(report: &Report, fonts: &Fonts, laid: &Laid) -> Result<Vec<u
         for shape in &page.shapes {
             painter.shape(shape);
         }
-        pages.push(PdfPage::new(Mm(page_w_mm), Mm(page_h_mm), std::mem::take(&mut painter.ops)));
+        let mut pdf_page = PdfPage::new(Mm(page_w_mm), Mm(page_h_mm), std::mem::take(&mut painter.ops));
+        // Whole thousandths of a point: Letter is 612 × 792, not 612.00006 × 792.00006.
+        let media = Rect::from_wh(Pt(round3(Pt::from(Mm(page_w_mm)).0)), Pt(round3(page_h)));
+        (pdf_page.media_box, pdf_page.trim_box, pdf_page.crop_box) = (media.clone(), media.clone(), media);
+        pages.push(pdf_page);
     }
     for &percent in &painter.opacities {
         let state = ExtendedGraphicsState::default().with_current_fill_alpha(percent as f32 / 100.0);
@@ -215,12 +219,33 @@ pub(super) fn write(report: &Report, fonts: &Fonts, laid: &Laid) -> Result<Vec<u
             catalog.set("PageMode", "UseOutlines");
         }
     }
+    // The info dictionary: printpdf adds a PDF/X version key (which makes readers take the
+    // file for PDF/X) and empty entries.
+    let info = lopdf.trailer.get(b"Info").ok().and_then(|o| o.as_reference().ok());
+    if let Some(info) = info
+        && let Ok(dict) = lopdf.get_object_mut(info).and_then(|o| o.as_dict_mut())
+    {
+        dict.remove(b"GTS_PDFXVersion");
+        dict.remove(b"Trapped");
+        let empty: Vec<Vec<u8>> = dict
+            .iter()
+            .filter(|(_, v)| v.as_str().is_ok_and(|s| s.is_empty() || s == [0xFE, 0xFF]))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in empty {
+            dict.remove(&key);
+        }
+    }
     lopdf.compress();
     let mut bytes = Vec::new();
     lopdf.save_to(&mut bytes).map_err(|e| PdfError::Write(e.to_string()))?;
     Ok(bytes)
 }
 
+
+fn round3(v: f32) -> f32 {
+    (v * 1000.0).round() / 1000.0
+}
 
 /// The resource name of face `face`'s font.
 fn font_id(face: usize) -> FontId {

@@ -1,0 +1,128 @@
+//! Reports as readers get them: the files of a run, their HTML (snapshot), the PDF checked
+//! with real tools (qpdf, pdftotext, pdffonts from poppler-utils) and the HTML loaded in
+//! headless Chromium with the network off. `.ci/run` installs these tools.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::repo;
+use crate::kpi_cases::run_standard;
+
+async fn month_run(out: &Path) -> PathBuf {
+    run_standard("monthly_review", &repo().join("tests/fixtures/kpi/month_basics/data"), "2026-10", None, out).await.expect("run")
+}
+
+fn tool(name: &str, args: &[&str], file: &Path) -> String {
+    let out = Command::new(name)
+        .args(args)
+        .arg(file)
+        .output()
+        .unwrap_or_else(|e| panic!("{name} must be installed (apt-get install qpdf poppler-utils chromium): {e}"));
+    assert!(out.status.success() || name == "qpdf", "{name} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+#[tokio::test]
+async fn every_report_is_written_in_both_languages_and_recorded() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = month_run(out.path()).await;
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+    let outputs: Vec<&str> = manifest["outputs"].as_array().unwrap().iter().map(|o| o["path"].as_str().unwrap()).collect();
+    for f in ["monthly_review.en.html", "monthly_review.en.pdf", "monthly_review.zh-CN.html", "monthly_review.zh-CN.pdf"] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+        assert!(outputs.contains(&f), "{f} not in run.json");
+    }
+}
+
+#[tokio::test]
+async fn html_report_snapshot() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = month_run(out.path()).await;
+    let html = std::fs::read_to_string(dir.join("monthly_review.en.html")).unwrap();
+    // Self-contained: nothing is fetched from anywhere.
+    for needle in ["http://", "https://", "<script", "<link", "@import", "url("] {
+        let allowed = needle == "http://" && html.matches(needle).count() == html.matches("http://www.w3.org/2000/svg").count();
+        assert!(allowed || !html.contains(needle), "the page refers to `{needle}`");
+    }
+    insta::assert_snapshot!(html);
+}
+
+#[tokio::test]
+async fn pdf_passes_qpdf_extracts_every_scorecard_figure_and_embeds_subset_fonts() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = month_run(out.path()).await;
+    let kpis: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("kpis.json")).unwrap()).unwrap();
+    for locale in ["en", "zh-CN"] {
+        let pdf = dir.join(format!("monthly_review.{locale}.pdf"));
+        let check = tool("qpdf", &["--check"], &pdf);
+        assert!(check.contains("No syntax or stream encoding errors"), "{check}");
+        let text = tool("pdftotext", &["-layout"], &pdf.clone()).to_string();
+        let text = std::fs::read_to_string(pdf.with_extension("txt")).unwrap_or(text);
+        for k in kpis["kpis"].as_array().unwrap() {
+            let Some(v) = k["value"].as_f64() else { continue };
+            let shown = match k["unit"].as_str().unwrap() {
+                "currency" | "count" => sextant::kpi::findings::format_value(v, sextant::spec::Unit::Count),
+                "ratio" => sextant::kpi::findings::format_value(v, sextant::spec::Unit::Ratio),
+                _ => sextant::kpi::findings::format_value(v, sextant::spec::Unit::Score),
+            };
+            assert!(text.contains(&shown), "{locale}: {} = {shown} is not in the PDF's text", k["id"]);
+        }
+        if locale == "zh-CN" {
+            for word in ["月度KPI经营分析", "销售额", "重点发现", "客户经理"] {
+                assert!(text.contains(word), "the Chinese report does not extract `{word}`");
+            }
+        }
+        let fonts = tool("pdffonts", &[], &pdf);
+        let rows: Vec<&str> = fonts.lines().skip(2).filter(|l| !l.trim().is_empty()).collect();
+        assert!(!rows.is_empty(), "{fonts}");
+        for row in rows {
+            let cols: Vec<&str> = row.split_whitespace().collect();
+            let name = cols[0];
+            assert!(name.len() > 7 && name.as_bytes()[6] == b'+', "font {name} is not a subset");
+            // emb, sub, uni are the three yes/no columns before the object id.
+            let flags = &cols[cols.len() - 5..cols.len() - 2];
+            assert_eq!(flags, ["yes", "yes", "yes"], "font {name}: {row}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn html_loads_in_headless_chromium_without_errors_and_shows_every_chart() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = month_run(out.path()).await;
+    for locale in ["en", "zh-CN"] {
+        let page = dir.join(format!("monthly_review.{locale}.html"));
+        let html = std::fs::read_to_string(&page).unwrap();
+        let charts = html.matches("<figure class=\"figure\"").count();
+        assert!(charts >= 5, "{locale}: {charts} charts in the source");
+        let profile = tempfile::tempdir().unwrap();
+        let result = Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                // The network is off: any request would fail and be logged.
+                "--proxy-server=127.0.0.1:9",
+                "--enable-logging=stderr",
+                "--v=0",
+                "--virtual-time-budget=3000",
+                "--dump-dom",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(format!("file://{}", page.display()))
+            .output()
+            .expect("chromium must be installed (apt-get install chromium)");
+        let dom = String::from_utf8_lossy(&result.stdout);
+        let log = String::from_utf8_lossy(&result.stderr);
+        let console: Vec<&str> = log.lines().filter(|l| l.contains("CONSOLE") || l.contains("net::ERR")).collect();
+        assert!(console.is_empty(), "{locale}: console errors:\n{}", console.join("\n"));
+        // Every figure holds its rendered chart, and every scorecard card its sparkline.
+        assert_eq!(dom.matches("<figure class=\"figure\"").count(), charts, "{locale}: the browser lost figures");
+        assert_eq!(dom.matches("class=\"chart chart-").count() - dom.matches("chart-sparkline").count(), charts, "{locale}: a figure has no chart");
+        assert_eq!(dom.matches("chart-sparkline").count(), dom.matches("class=\"card ").count(), "{locale}: a card lacks its sparkline");
+    }
+}
