@@ -148,42 +148,49 @@ async fn execute(
     on_event(RunEvent::Phase("checking results"));
     run_checks(&engine, pipeline.checks.iter().filter(|c| !is_source(c)), manifest, on_event).await?;
 
-    let kpis = if pipeline.kpis.is_empty() {
-        None
+    let results = if pipeline.kpis.is_empty() {
+        Vec::new()
     } else {
         on_event(RunEvent::Phase("evaluating KPIs"));
-        let results = crate::kpi::evaluate_all(&engine, period, &ws.locale).await?;
-        let findings = crate::kpi::findings::findings(&engine, &results).await;
-        let report = crate::kpi::findings::FindingsReport { pipeline: pipeline.name.clone(), period: period.to_string(), findings };
-        write_json(store, staging, "findings.json", &report, report.findings.len() as u64, manifest, on_event).await?;
-        if !pipeline.reports.is_empty() {
-            on_event(RunEvent::Phase("rendering reports"));
-            let run = crate::report::build::RunResults {
-                period,
-                run_id: &manifest.run_id,
-                started_at: &manifest.started_at,
-                kpis: &results,
-                findings: &report.findings,
-            };
-            let files = crate::report::render::render_reports(&engine, &pipeline.reports, &run, &|_| {}).await?;
-            for f in files {
-                let bytes = Bytes::from(f.bytes);
-                on_event(RunEvent::Export { path: &f.path, rows: 0 });
-                manifest.outputs.push(OutputRecord { path: f.path.clone(), bytes: bytes.len() as u64, sha256: sha256_hex(&bytes), rows: None });
-                store
-                    .put(&format!("{staging}/{}", f.path), bytes)
-                    .await
-                    .map_err(|err| vec![Diagnostic::new("export::failed", format!("writing {} failed: {err}", f.path))])?;
-            }
-        }
-        Some(crate::kpi::KpiReport {
-            pipeline: pipeline.name.clone(),
-            period: period.to_string(),
-            grain: period.grain().as_str().to_string(),
-            as_of: period.as_of().to_string(),
-            kpis: results,
-        })
+        crate::kpi::evaluate_all(&engine, period, &ws.locale).await?
     };
+    // Findings read the KPIs and the standard tables; a pipeline with neither has none.
+    let findings = if pipeline.kpis.is_empty() && pipeline.reports.is_empty() {
+        Vec::new()
+    } else {
+        crate::kpi::findings::findings(&engine, &results).await
+    };
+    if !pipeline.kpis.is_empty() || !findings.is_empty() {
+        let report = crate::kpi::findings::FindingsReport { pipeline: pipeline.name.clone(), period: period.to_string(), findings: findings.clone() };
+        write_json(store, staging, "findings.json", &report, report.findings.len() as u64, manifest, on_event).await?;
+    }
+    if !pipeline.reports.is_empty() {
+        on_event(RunEvent::Phase("rendering reports"));
+        let run = crate::report::build::RunResults {
+            period,
+            run_id: &manifest.run_id,
+            started_at: &manifest.started_at,
+            kpis: &results,
+            findings: &findings,
+        };
+        let files = crate::report::render::render_reports(&engine, &pipeline.reports, &run, &|_| {}).await?;
+        for f in files {
+            let bytes = Bytes::from(f.bytes);
+            on_event(RunEvent::Export { path: &f.path, rows: 0 });
+            manifest.outputs.push(OutputRecord { path: f.path.clone(), bytes: bytes.len() as u64, sha256: sha256_hex(&bytes), rows: None });
+            store
+                .put(&format!("{staging}/{}", f.path), bytes)
+                .await
+                .map_err(|err| vec![Diagnostic::new("export::failed", format!("writing {} failed: {err}", f.path))])?;
+        }
+    }
+    let kpis = (!pipeline.kpis.is_empty()).then(|| crate::kpi::KpiReport {
+        pipeline: pipeline.name.clone(),
+        period: period.to_string(),
+        grain: period.grain().as_str().to_string(),
+        as_of: period.as_of().to_string(),
+        kpis: results,
+    });
 
     on_event(RunEvent::Phase("writing exports"));
     for e in &pipeline.exports {

@@ -126,6 +126,7 @@ fn column_label(name: &str, locale: Locale) -> String {
         "target" => ("Target", "目标"),
         "reached" => ("Reached", "到达"),
         "spend" => ("Spend", "投入"),
+        "market_revenue" => ("Market", "市场规模"),
         other => return other.to_string(),
     };
     if locale == Locale::ZhCn { zh.into() } else { en.into() }

@@ -125,6 +125,12 @@ pub fn code(text: &str, locale: Locale) -> String {
         "online" => ("Online", "线上"),
         "events" => ("Events", "展会活动"),
         "region" => ("Region", "区域"),
+        "sales_rep" => ("Sales rep", "销售代表"),
+        "all" => ("All", "全部"),
+        "*" => ("All", "全部"),
+        "revenue" => ("Revenue", "销售额"),
+        "new_customers" => ("New customers", "新增客户"),
+        "none" => ("(none)", "（无）"),
         "" => ("—", "—"),
         other => return other.to_string(),
     };

@@ -34,7 +34,7 @@ const CATEGORY_DROP: f64 = 11.0;
 /// From the end of a tick label to the plot.
 const TICK_GAP: f64 = 5.0;
 /// Wanted vertical distance between gridlines; the tick count follows the plot's height.
-const GRID_PITCH: f64 = 34.0;
+const GRID_PITCH: f64 = 28.0;
 /// Room to the right of the plot, so the last category label and marker are not clipped.
 const RIGHT: f64 = 8.0;
 /// Widest a single bar gets, so three regions do not become three slabs.
@@ -88,7 +88,7 @@ pub(super) fn render(svg: &mut Svg, canvas: &Canvas, data: &Data) -> bool {
         }
     });
     if let (Marks::Lines, Some(t)) = (data.marks, target) {
-        svg.group("target", |svg| draw_line(svg, &t.values, n, &centre, &y, Stroke::dashed(theme.muted, 1.5, 5.0, 3.0), 1.5, false));
+        svg.group("target", |svg| draw_line(svg, &t.values, n, &centre, &y, LineStyle { stroke: Stroke::dashed(theme.muted, 1.5, 5.0, 3.0), dot: 1.5, markers: false }));
     }
     match data.marks {
         Marks::Lines => {
@@ -96,7 +96,7 @@ pub(super) fn render(svg: &mut Svg, canvas: &Canvas, data: &Data) -> bool {
             for (j, s) in data.series.iter().enumerate().rev() {
                 let colour = canvas.series_colour(j);
                 let width = if j == 0 { 2.0 } else { 1.5 };
-                svg.group(&format!("series series-{j}"), |svg| draw_line(svg, &s.values, n, &centre, &y, Stroke::solid(colour, width), 2.2, n <= 24));
+                svg.group(&format!("series series-{j}"), |svg| draw_line(svg, &s.values, n, &centre, &y, LineStyle { stroke: Stroke::solid(colour, width), dot: 2.2, markers: n <= 24 }));
             }
         }
         Marks::Bars => draw_bars(svg, canvas, data, &layout, &y),
@@ -215,7 +215,7 @@ fn category_labels(categories: &[String], band: f64, marks: Marks) -> Vec<(usize
     let widest = categories.iter().map(|c| text::width(c.trim(), SMALL_FONT, false)).fold(0.0, f64::max).min(90.0);
     let every = ((widest + 6.0) / band.max(0.01)).ceil().max(1.0) as usize;
     (0..n)
-        .filter(|i| (n - 1 - i) % every == 0)
+        .filter(|i| (n - 1 - i).is_multiple_of(every))
         .map(|i| (i, vec![text::truncate(categories[i].trim(), SMALL_FONT, false, every as f64 * band - 6.0)]))
         .collect()
 }
@@ -251,9 +251,19 @@ fn draw_bars(svg: &mut Svg, canvas: &Canvas, data: &Data, layout: &Layout, y: &L
     }
 }
 
+/// How a line series is drawn: its stroke, the radius of its dots, and whether every
+/// point gets one (else only lone points do).
+#[derive(Clone, Copy)]
+struct LineStyle {
+    stroke: Stroke,
+    dot: f64,
+    markers: bool,
+}
+
 /// Draws a series as polylines over its runs of present values; a lone value between gaps
-/// becomes a dot, so it does not vanish. `markers` puts a dot on every point.
-fn draw_line(svg: &mut Svg, values: &[Option<f64>], n: usize, x: &dyn Fn(usize) -> f64, y: &LinearScale, stroke: Stroke, dot: f64, markers: bool) {
+/// becomes a dot, so it does not vanish.
+fn draw_line(svg: &mut Svg, values: &[Option<f64>], n: usize, x: &dyn Fn(usize) -> f64, y: &LinearScale, style: LineStyle) {
+    let LineStyle { stroke, dot, markers } = style;
     let point = |i: usize| -> Option<Point> { value_at(values, i).map(|v| (x(i), y.map(v))) };
     for run in present_runs(values, n) {
         let points: Vec<Point> = run.clone().filter_map(point).collect();

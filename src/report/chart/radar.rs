@@ -88,11 +88,11 @@ pub(super) fn render(svg: &mut Svg, canvas: &Canvas, axes: &[String], series: &[
             } else {
                 // A missing score leaves its spoke empty: edges only between neighbours
                 // that both have a value, and no fill that would invent a shape.
-                for i in 0..n {
+                // (Two axes have one edge between them, not two.)
+                let edges = if n > 2 { n } else { n.saturating_sub(1) };
+                for i in 0..edges {
                     if let (Some(a), Some(b)) = (points[i], points[(i + 1) % n]) {
-                        if n > 1 && !(n == 2 && i == 1) {
-                            svg.polyline(&[a, b], Stroke::solid(colour, 1.5));
-                        }
+                        svg.polyline(&[a, b], Stroke::solid(colour, 1.5));
                     }
                 }
             }
@@ -102,12 +102,13 @@ pub(super) fn render(svg: &mut Svg, canvas: &Canvas, axes: &[String], series: &[
         });
     }
     svg.group("labels", |svg| {
-        // Ring values up the first spoke, skipping any that would crowd the one below.
+        // Ring values along the first spoke, from the top (so the scale's top is always
+        // labelled) inwards, skipping any that would crowd the one above.
         let ring_font = Font::new(SMALL_FONT, theme.muted, Anchor::Start);
-        let mut last_y = f64::INFINITY;
-        for value in &rings {
+        let mut last_y = f64::NEG_INFINITY;
+        for value in rings.iter().rev() {
             let y = centre.1 - radius * value / top_value;
-            if last_y - y < SMALL_FONT + 1.0 {
+            if y - last_y < 14.0 {
                 continue;
             }
             last_y = y;

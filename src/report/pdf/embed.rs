@@ -34,7 +34,7 @@ pub(super) fn subset(face: &Face, chars: &BTreeMap<char, u16>) -> Result<Subset,
 
     let (version, mut tables, glyphs) = match face.outlines {
         Outlines::TrueType { long_loca } => {
-            let (glyphs, glyf, loca) = subset_glyf(face, long_loca, glyphs)?;
+            let GlyfSubset { glyphs, glyf, loca } = subset_glyf(face, long_loca, glyphs)?;
             (0x0001_0000u32, vec![(*b"glyf", glyf), (*b"loca", loca)], glyphs)
         }
         Outlines::Cff => {
@@ -119,7 +119,15 @@ pub(super) fn subset(face: &Face, chars: &BTreeMap<char, u16>) -> Result<Subset,
 
 /// Copies the glyphs (and the components of composite glyphs) into new `glyf` and long
 /// `loca` tables, renumbered in ascending order of their old ids.
-fn subset_glyf(face: &Face, long_loca: bool, mut glyphs: Vec<u16>) -> Result<(Vec<u16>, Vec<u8>, Vec<u8>), String> {
+/// The glyphs kept (ascending old ids, composite components included) and the new
+/// `glyf` and `loca` tables.
+struct GlyfSubset {
+    glyphs: Vec<u16>,
+    glyf: Vec<u8>,
+    loca: Vec<u8>,
+}
+
+fn subset_glyf(face: &Face, long_loca: bool, mut glyphs: Vec<u16>) -> Result<GlyfSubset, String> {
     let glyf = face.table(b"glyf").ok_or("no glyf table")?;
     let loca = face.table(b"loca").ok_or("no loca table")?;
     let range = |g: u16| -> Result<&[u8], String> {
@@ -163,7 +171,7 @@ fn subset_glyf(face: &Face, long_loca: bool, mut glyphs: Vec<u16>) -> Result<(Ve
         }
     }
     new_loca.extend_from_slice(&(new_glyf.len() as u32).to_be_bytes());
-    Ok((glyphs, new_glyf, new_loca))
+    Ok(GlyfSubset { glyphs, glyf: new_glyf, loca: new_loca })
 }
 
 /// The components of a composite glyph: (offset of the glyph index, glyph index).
@@ -244,7 +252,7 @@ fn cmap_format4(mapping: &BTreeMap<u32, u16>) -> Vec<u8> {
 /// Writes an sfnt: the table directory, the tables (4-byte aligned), checksums, and
 /// `head.checkSumAdjustment`.
 fn write_sfnt(version: u32, mut tables: Vec<([u8; 4], Vec<u8>)>) -> Vec<u8> {
-    tables.sort_by(|a, b| a.0.cmp(&b.0));
+    tables.sort_by_key(|t| t.0);
     let n = tables.len() as u16;
     let entry_selector = 15 - n.leading_zeros() as u16;
     let search_range = 16 * (1u16 << entry_selector);
@@ -607,7 +615,9 @@ fn parse_fd_select(cff: &[u8], offset: usize, num_glyphs: usize) -> Result<Vec<u
 
 /// A private DICT without its `Subrs` (the subset has none), and the local
 /// subroutines it pointed to.
-fn private_without_subrs(cff: &[u8], size: usize, offset: usize) -> Result<(Vec<u8>, Option<Index>), String> {
+type Private = (Vec<u8>, Option<Index>);
+
+fn private_without_subrs(cff: &[u8], size: usize, offset: usize) -> Result<Private, String> {
     let data = cff.get(offset..offset + size).ok_or("private DICT out of range")?;
     let dict = parse_dict(data)?;
     let local = match dict_get(&dict, OP_SUBRS).and_then(|o| o.first()) {
@@ -636,7 +646,7 @@ fn subset_cff(cff: &[u8], glyphs: &[u16]) -> Result<Vec<u8>, String> {
     let cid_keyed = dict_get(&top, OP_ROS).is_some();
 
     // Per glyph: its private DICT (font DICT index for CID-keyed fonts).
-    let (fd_select, privates, fd_dicts): (Vec<u8>, Vec<(Vec<u8>, Option<Index>)>, Vec<Vec<DictEntry>>) = if cid_keyed {
+    let (fd_select, privates, fd_dicts): (Vec<u8>, Vec<Private>, Vec<Vec<DictEntry>>) = if cid_keyed {
         let fd_array = Index::read(cff, offset_of(OP_FD_ARRAY).ok_or("no FDArray")?)?;
         let fd_select = parse_fd_select(cff, offset_of(OP_FD_SELECT).ok_or("no FDSelect")?, num_glyphs)?;
         let mut privates = Vec::new();

@@ -148,8 +148,8 @@ pub(super) fn write(report: &Report, fonts: &Fonts, laid: &Laid) -> Result<Vec<u
     let date = printpdf::OffsetDateTime::from_unix_timestamp(generated.timestamp())
         .map_err(|_| PdfError::GeneratedAt { value: report.generated_at.clone() })?;
     let info = &mut doc.metadata.info;
-    info.creation_date = date.clone();
-    info.modification_date = date.clone();
+    info.creation_date = date;
+    info.modification_date = date;
     info.metadata_date = date;
     info.document_title = format!("{} — {}", report.title, report.period_label);
     info.subject = report.period_label.clone();

@@ -294,7 +294,7 @@ fn number(s: &str) -> Option<f32> {
 fn parse_points(raw: &str) -> Option<Vec<(f32, f32)>> {
     let values: Vec<f32> =
         raw.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).map(number).collect::<Option<_>>()?;
-    if values.len() % 2 != 0 {
+    if !values.len().is_multiple_of(2) {
         return None;
     }
     Some(values.chunks_exact(2).map(|p| (p[0], p[1])).collect())
