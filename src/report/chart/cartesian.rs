@@ -88,7 +88,16 @@ pub(super) fn render(svg: &mut Svg, canvas: &Canvas, data: &Data) -> bool {
         }
     });
     if let (Marks::Lines, Some(t)) = (data.marks, target) {
-        svg.group("target", |svg| draw_line(svg, &t.values, n, &centre, &y, LineStyle { stroke: Stroke::dashed(theme.muted, 1.5, 5.0, 3.0), dot: 1.5, markers: false }));
+        svg.group("target", |svg| {
+            draw_line(
+                svg,
+                &t.values,
+                n,
+                &centre,
+                &y,
+                LineStyle { stroke: Stroke::dashed(theme.muted, 1.5, 5.0, 3.0), dot: 1.5, markers: false },
+            )
+        });
     }
     match data.marks {
         Marks::Lines => {
@@ -96,7 +105,16 @@ pub(super) fn render(svg: &mut Svg, canvas: &Canvas, data: &Data) -> bool {
             for (j, s) in data.series.iter().enumerate().rev() {
                 let colour = canvas.series_colour(j);
                 let width = if j == 0 { 2.0 } else { 1.5 };
-                svg.group(&format!("series series-{j}"), |svg| draw_line(svg, &s.values, n, &centre, &y, LineStyle { stroke: Stroke::solid(colour, width), dot: 2.2, markers: n <= 24 }));
+                svg.group(&format!("series series-{j}"), |svg| {
+                    draw_line(
+                        svg,
+                        &s.values,
+                        n,
+                        &centre,
+                        &y,
+                        LineStyle { stroke: Stroke::solid(colour, width), dot: 2.2, markers: n <= 24 },
+                    )
+                });
             }
         }
         Marks::Bars => draw_bars(svg, canvas, data, &layout, &y),
@@ -131,7 +149,7 @@ pub(super) fn render(svg: &mut Svg, canvas: &Canvas, data: &Data) -> bool {
         let mut placed = Vec::new();
         for (i, lines) in layout.labels.iter().rev() {
             let widest = lines.iter().map(|l| text::width(l, SMALL_FONT, false)).fold(0.0, f64::max);
-            let x = centre(*i).clamp(widest / 2.0 + 1.0, (canvas.width - widest / 2.0 - 1.0).max(widest / 2.0 + 1.0));
+            let x = centre(*i).min(canvas.width - widest / 2.0 - 1.0).max(widest / 2.0 + 1.0);
             if x + widest / 2.0 + 4.0 > free_until && !placed.is_empty() {
                 continue;
             }
@@ -235,7 +253,9 @@ fn draw_bars(svg: &mut Svg, canvas: &Canvas, data: &Data, layout: &Layout, y: &L
     // A hairline between neighbouring bars of a group, none for a single series.
     let gap = if data.series.len() > 1 { (bar * 0.12).min(1.5) } else { 0.0 };
     let (d0, d1) = layout.ticks.domain();
-    let zero = y.map(0.0_f64.clamp(d0, d1));
+    // Bars grow from zero, or from the axis edge nearest to it (`max`/`min`, unlike
+    // `clamp`, cannot panic on a degenerate domain).
+    let zero = y.map(0.0_f64.max(d0).min(d1));
     for (j, s) in data.series.iter().enumerate() {
         let colour = canvas.series_colour(j);
         svg.group(&format!("series series-{j}"), |svg| {

@@ -82,7 +82,10 @@ pub(super) fn render(svg: &mut Svg, canvas: &Canvas, stages: &[(String, f64)], c
                 // A small down chevron before the rate reads as "of these, on to the next".
                 let total = 6.0 + 3.0 + text::width(&label, SMALL_FONT, false);
                 let start = centre - total / 2.0;
-                svg.polyline(&[(start, middle - 2.0), (start + 3.0, middle + 1.0), (start + 6.0, middle - 2.0)], Stroke::solid(theme.muted, 1.0));
+                svg.polyline(
+                    &[(start, middle - 2.0), (start + 3.0, middle + 1.0), (start + 6.0, middle - 2.0)],
+                    Stroke::solid(theme.muted, 1.0),
+                );
                 svg.text(start + 9.0, middle + SMALL_FONT * 0.35, font, &label);
             }
         });

@@ -79,7 +79,16 @@ pub fn render_svg(id: &str, title: &str, spec: &ChartSpec, width: f32, height: f
 // The arguments are the chart's own fields plus the theme and locale it is drawn in; a
 // parameter struct would only rename them.
 #[allow(clippy::too_many_arguments)]
-pub fn chart(id: &str, title: &str, spec: ChartSpec, width: f32, height: f32, theme: &Theme, locale: Locale, caption: Option<String>) -> Chart {
+pub fn chart(
+    id: &str,
+    title: &str,
+    spec: ChartSpec,
+    width: f32,
+    height: f32,
+    theme: &Theme,
+    locale: Locale,
+    caption: Option<String>,
+) -> Chart {
     let svg = render_svg(id, title, &spec, width, height, theme, locale);
     Chart { id: id.to_string(), title: title.to_string(), spec, width, height, svg, caption }
 }

@@ -18,16 +18,15 @@ const LABEL_OFFSET: f64 = 6.0;
 /// Draws the radar; `false` (having drawn nothing) when there are no axes or no values.
 pub(super) fn render(svg: &mut Svg, canvas: &Canvas, axes: &[String], series: &[Series], max: f64) -> bool {
     let n = axes.len();
-    let data_max = series.iter().flat_map(|s| (0..n).filter_map(|i| value_at(&s.values, i))).fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+    let data_max = series
+        .iter()
+        .flat_map(|s| (0..n).filter_map(|i| value_at(&s.values, i)))
+        .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
     let Some(data_max) = data_max else {
         return false;
     };
     // The caller's scale top; without a usable one, the nice value above the data.
-    let top_value = if max.is_finite() && max > 0.0 {
-        max
-    } else {
-        nice_ticks(0.0, data_max.max(0.0), 4, false).domain().1.max(1.0)
-    };
+    let top_value = if max.is_finite() && max > 0.0 { max } else { nice_ticks(0.0, data_max.max(0.0), 4, false).domain().1.max(1.0) };
     let theme = canvas.theme;
 
     let legend = (series.len() >= 2).then(|| {

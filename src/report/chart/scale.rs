@@ -52,6 +52,8 @@ pub(super) fn nice_ticks(lo: f64, hi: f64, intervals: usize, integral: bool) -> 
     if !lo.is_finite() || !hi.is_finite() {
         (lo, hi) = (0.0, 1.0);
     }
+    // Far beyond any sales figure, but it keeps `hi - lo` and the ticks finite.
+    (lo, hi) = (lo.max(-1e300), hi.min(1e300));
     if hi == lo {
         // One value: give it room on both sides so it does not sit on the frame; all
         // zeros get a 0..1 axis rather than one reaching into negatives.
@@ -69,7 +71,11 @@ pub(super) fn nice_ticks(lo: f64, hi: f64, intervals: usize, integral: bool) -> 
     // Integer multiples of the step, so ticks do not drift by accumulated rounding.
     let first = (lo / step + 1e-9).floor() as i64;
     let last = (hi / step - 1e-9).ceil() as i64;
-    let values = (first..=last).map(|k| clean(k as f64 * step)).collect();
+    let values: Vec<f64> = (first..=last).map(|k| clean(k as f64 * step)).collect();
+    if !(step.is_finite() && step > 0.0) || values.len() < 2 || values.iter().any(|v| !v.is_finite()) {
+        // Only a range too small for floating point to step through gets here.
+        return Ticks { values: vec![lo, hi], step: hi - lo };
+    }
     Ticks { values, step }
 }
 

@@ -33,7 +33,10 @@ fn check_subset(svg: &str) -> Vec<Element> {
     let names: Vec<&str> = root.attrs.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["xmlns", "id", "class", "viewBox", "width", "height", "role", "aria-label"], "{first}");
     assert!(root.attr("class").is_some_and(|c| c.starts_with("chart chart-")));
-    assert_eq!(root.attr("viewBox"), Some(format!("0 0 {} {}", root.attr("width").unwrap_or(""), root.attr("height").unwrap_or("")).as_str()));
+    assert_eq!(
+        root.attr("viewBox"),
+        Some(format!("0 0 {} {}", root.attr("width").unwrap_or(""), root.attr("height").unwrap_or("")).as_str())
+    );
     let mut depth = 0usize;
     let mut elements = Vec::new();
     for (i, line) in lines.iter().enumerate().skip(1).take(lines.len().saturating_sub(2)) {
@@ -88,7 +91,9 @@ fn allowed(name: &str) -> (&'static [&'static str], &'static [&'static str]) {
     match name {
         "g" => (&["class"], &["class"]),
         "rect" => (&["x", "y", "width", "height", "fill", "stroke", "stroke-width"], &["x", "y", "width", "height", "fill"]),
-        "line" => (&["x1", "y1", "x2", "y2", "stroke", "stroke-width", "stroke-dasharray"], &["x1", "y1", "x2", "y2", "stroke", "stroke-width"]),
+        "line" => {
+            (&["x1", "y1", "x2", "y2", "stroke", "stroke-width", "stroke-dasharray"], &["x1", "y1", "x2", "y2", "stroke", "stroke-width"])
+        }
         "polyline" => (&["points", "fill", "stroke", "stroke-width", "stroke-dasharray"], &["points", "fill", "stroke", "stroke-width"]),
         "polygon" => (&["points", "fill", "fill-opacity", "stroke", "stroke-width"], &["points", "fill"]),
         "circle" => (&["cx", "cy", "r", "fill", "stroke", "stroke-width"], &["cx", "cy", "r", "fill"]),
@@ -131,7 +136,8 @@ fn check_element(e: &Element, line: &str) {
 }
 
 fn is_colour(value: &str) -> bool {
-    value == "none" || (value.len() == 7 && value.starts_with('#') && value[1..].chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()))
+    value == "none"
+        || (value.len() == 7 && value.starts_with('#') && value[1..].chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()))
 }
 
 fn check_number(value: &str, line: &str) {
@@ -245,7 +251,13 @@ fn attainment_by_region() -> ChartSpec {
 
 fn funnel() -> ChartSpec {
     ChartSpec::Funnel {
-        stages: vec![("Lead".into(), 12_400.0), ("Qualified".into(), 9_920.0), ("Proposal".into(), 7_440.0), ("Negotiation".into(), 5_952.0), ("Won".into(), 3_869.0)],
+        stages: vec![
+            ("Lead".into(), 12_400.0),
+            ("Qualified".into(), 9_920.0),
+            ("Proposal".into(), 7_440.0),
+            ("Negotiation".into(), 5_952.0),
+            ("Won".into(), 3_869.0),
+        ],
         conversions: vec![None, Some(0.8), Some(0.75), Some(0.8), Some(0.65)],
     }
 }
@@ -283,7 +295,10 @@ fn gallery() -> Vec<(&'static str, ChartSpec, f32, f32)> {
             "line_quarters_percent",
             ChartSpec::Line {
                 categories: (1..=8).map(|q| format!("2025-Q{}", (q - 1) % 4 + 1)).collect(),
-                series: vec![series("Win rate", &[Some(0.31), Some(0.29), Some(0.33), Some(0.35), None, Some(0.3), Some(0.27), Some(0.24)]), series("Market", &[Some(0.28); 8])],
+                series: vec![
+                    series("Win rate", &[Some(0.31), Some(0.29), Some(0.33), Some(0.35), None, Some(0.3), Some(0.27), Some(0.24)]),
+                    series("Market", &[Some(0.28); 8]),
+                ],
                 target: None,
                 format: AxisFormat::Percent,
             },
@@ -303,13 +318,23 @@ fn gallery() -> Vec<(&'static str, ChartSpec, f32, f32)> {
         ),
         (
             "bars_single_long",
-            ChartSpec::Bars { categories: vec![long.clone()], series: vec![series("Deals", &[Some(42.0)])], target: None, format: AxisFormat::Count },
+            ChartSpec::Bars {
+                categories: vec![long.clone()],
+                series: vec![series("Deals", &[Some(42.0)])],
+                target: None,
+                format: AxisFormat::Count,
+            },
             240.0,
             160.0,
         ),
         (
             "line_single",
-            ChartSpec::Line { categories: vec![long], series: vec![series("Revenue", &[Some(3.2e6)])], target: None, format: AxisFormat::Money },
+            ChartSpec::Line {
+                categories: vec![long],
+                series: vec![series("Revenue", &[Some(3.2e6)])],
+                target: None,
+                format: AxisFormat::Money,
+            },
             480.0,
             220.0,
         ),
@@ -369,7 +394,12 @@ fn every_kind_renders_within_the_subset_with_readable_labels() {
             ChartSpec::Radar { .. } => "radar",
             ChartSpec::Sparkline { .. } => "sparkline",
         };
-        assert!(svg.starts_with(&format!("<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"chart-t\" class=\"chart chart-{kind}\" viewBox=\"0 0 {w} {h}\"")), "{name}");
+        assert!(
+            svg.starts_with(&format!(
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"chart-t\" class=\"chart chart-{kind}\" viewBox=\"0 0 {w} {h}\""
+            )),
+            "{name}"
+        );
         assert!(!texts(&svg).iter().any(|t| t == "No data"), "{name} drew the empty state");
         assert_readable(&svg, f64::from(w), f64::from(h));
         assert_eq!(svg, render(&spec, w, h), "{name} is not deterministic");
@@ -380,7 +410,15 @@ fn every_kind_renders_within_the_subset_with_readable_labels() {
 fn writes_samples_for_a_look_when_asked() {
     // `CHART_SAMPLES=/tmp/charts cargo test …` writes every sample, to view as PNG.
     let Ok(dir) = std::env::var("CHART_SAMPLES") else { return };
-    for (name, spec, w, h) in gallery() {
+    let mut samples = gallery();
+    samples.push((
+        "empty_line",
+        ChartSpec::Line { categories: months(), series: vec![], target: None, format: AxisFormat::Money },
+        480.0,
+        220.0,
+    ));
+    samples.push(("empty_sparkline", ChartSpec::Sparkline { values: vec![None; 6] }, 110.0, 28.0));
+    for (name, spec, w, h) in samples {
         for (locale, suffix) in [(Locale::En, ""), (Locale::ZhCn, "_zh")] {
             let svg = render_svg(name, name, &spec, w, h, &Theme::default(), locale);
             std::fs::write(format!("{dir}/{name}{suffix}.svg"), svg).expect("sample directory is writable");
@@ -408,7 +446,12 @@ fn missing_values_are_gaps_not_zeros() {
 
 #[test]
 fn a_lone_value_between_gaps_is_a_dot() {
-    let spec = ChartSpec::Line { categories: months(), series: vec![series("x", &[None, None, Some(3.0), None])], target: None, format: AxisFormat::Number };
+    let spec = ChartSpec::Line {
+        categories: months(),
+        series: vec![series("x", &[None, None, Some(3.0), None])],
+        target: None,
+        format: AxisFormat::Number,
+    };
     let svg = render(&spec, 480.0, 220.0);
     let marks = in_group(&svg, "series");
     assert_eq!(marks.len(), 1, "{svg}");
@@ -420,7 +463,12 @@ fn no_data_gives_the_empty_state_in_the_reports_language() {
     let empty_cases = [
         ChartSpec::Line { categories: months(), series: vec![series("Revenue", &[None; 13])], target: None, format: AxisFormat::Money },
         ChartSpec::Line { categories: vec![], series: vec![], target: None, format: AxisFormat::Money },
-        ChartSpec::Bars { categories: vec!["North".into()], series: vec![series("Revenue", &[Some(f64::NAN)])], target: None, format: AxisFormat::Money },
+        ChartSpec::Bars {
+            categories: vec!["North".into()],
+            series: vec![series("Revenue", &[Some(f64::NAN)])],
+            target: None,
+            format: AxisFormat::Money,
+        },
         ChartSpec::Bars { categories: vec![], series: vec![series("Revenue", &[Some(1.0)])], target: None, format: AxisFormat::Money },
         ChartSpec::Funnel { stages: vec![], conversions: vec![] },
         ChartSpec::Radar { axes: vec![], series: vec![], max: 5.0 },
@@ -458,7 +506,8 @@ fn texts_in(svg: &str, class: &str) -> Vec<String> {
 fn negative_bars_hang_below_the_zero_line() {
     let svg = render(&gallery()[6].1, 480.0, 220.0);
     let elements = check_subset(&svg);
-    let zero_line = elements.iter().find(|e| e.name == "line" && e.attr("stroke") == Some("#6b7280")).map(|e| e.num("y1")).unwrap_or(f64::NAN);
+    let zero_line =
+        elements.iter().find(|e| e.name == "line" && e.attr("stroke") == Some("#6b7280")).map(|e| e.num("y1")).unwrap_or(f64::NAN);
     let bars: Vec<&Element> = elements.iter().filter(|e| e.name == "rect").collect();
     assert_eq!(bars.len(), 4);
     assert!((bars[0].num("y") + bars[0].num("height") - zero_line).abs() < 0.02, "positive bar ends on the zero line");
@@ -488,7 +537,8 @@ fn long_names_are_truncated_and_dense_periods_thinned() {
     // Under a bar, a long name wraps onto two lines and the second is cut.
     let single = render(&gallery()[7].1, 120.0, 160.0);
     assert_readable(&single, 120.0, 160.0);
-    let lines: Vec<String> = texts_in(&single, "labels").into_iter().filter(|t| !t.chars().next().is_some_and(|c| c.is_ascii_digit())).collect();
+    let lines: Vec<String> =
+        texts_in(&single, "labels").into_iter().filter(|t| !t.chars().next().is_some_and(|c| c.is_ascii_digit())).collect();
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(lines[1].ends_with('…'), "{lines:?}");
 
@@ -509,7 +559,12 @@ fn long_names_are_truncated_and_dense_periods_thinned() {
 #[test]
 fn legends_appear_for_several_series_or_a_target() {
     assert!(!in_group(&render(&revenue_trend(), 480.0, 220.0), "legend").is_empty());
-    let one = ChartSpec::Bars { categories: vec!["North".into()], series: vec![series("Revenue", &[Some(1.0)])], target: None, format: AxisFormat::Money };
+    let one = ChartSpec::Bars {
+        categories: vec!["North".into()],
+        series: vec![series("Revenue", &[Some(1.0)])],
+        target: None,
+        format: AxisFormat::Money,
+    };
     assert!(in_group(&render(&one, 480.0, 220.0), "legend").is_empty());
     assert!(!in_group(&render(&radar(), 320.0, 260.0), "legend").is_empty());
 }
@@ -518,7 +573,8 @@ fn legends_appear_for_several_series_or_a_target() {
 fn funnel_reads_conversions_in_either_shape() {
     let per_stage = texts(&render(&funnel(), 480.0, 200.0));
     let ChartSpec::Funnel { stages, .. } = funnel() else { unreachable!() };
-    let per_pair = texts(&render(&ChartSpec::Funnel { stages, conversions: vec![Some(0.8), Some(0.75), Some(0.8), Some(0.65)] }, 480.0, 200.0));
+    let per_pair =
+        texts(&render(&ChartSpec::Funnel { stages, conversions: vec![Some(0.8), Some(0.75), Some(0.8), Some(0.65)] }, 480.0, 200.0));
     assert_eq!(per_stage, per_pair);
     assert!(per_stage.iter().any(|t| t == "65%") && per_stage.iter().any(|t| t == "12,400"), "{per_stage:?}");
 }
@@ -538,4 +594,37 @@ fn snapshots_of_rendered_charts() {
         insta::assert_snapshot!("funnel", render(&funnel(), 480.0, 200.0));
         insta::assert_snapshot!("sparkline", render(&sparkline(), 110.0, 28.0));
     });
+}
+
+#[test]
+fn extreme_inputs_still_give_valid_svg() {
+    let extremes = [Some(f64::MAX), Some(-f64::MAX), Some(1e-300), Some(f64::INFINITY), Some(f64::NAN), None, Some(0.0)];
+    let names: Vec<String> = (0..extremes.len()).map(|i| format!("c{i}")).collect();
+    let many: Vec<Series> = (0..12).map(|j| series(&format!("Series {j} with a long name"), &extremes)).collect();
+    let specs = [
+        ChartSpec::Line { categories: names.clone(), series: many.clone(), target: Some(series("", &extremes)), format: AxisFormat::Money },
+        ChartSpec::Bars { categories: names.clone(), series: many.clone(), target: None, format: AxisFormat::Count },
+        ChartSpec::Bars { categories: names, series: vec![series("zero", &[Some(0.0); 7])], target: None, format: AxisFormat::Percent },
+        ChartSpec::Funnel {
+            stages: vec![("a".into(), f64::NAN), ("b".into(), -5.0), ("c".into(), 1e300)],
+            conversions: vec![Some(f64::INFINITY)],
+        },
+        ChartSpec::Radar { axes: vec!["only".into()], series: many.clone(), max: f64::NAN },
+        ChartSpec::Radar { axes: vec!["a".into(), "b".into()], series: vec![series("s", &[Some(-3.0), Some(9.0)])], max: 0.0 },
+        ChartSpec::Sparkline { values: vec![Some(5.0)] },
+        ChartSpec::Sparkline { values: extremes.to_vec() },
+    ];
+    for spec in &specs {
+        for (w, h) in [(480.0, 220.0), (110.0, 28.0), (0.0, f32::NAN), (10.0, 10.0)] {
+            check_subset(&render(spec, w, h));
+        }
+    }
+}
+
+#[test]
+fn a_flat_or_single_value_keeps_zero_in_view() {
+    let spec =
+        ChartSpec::Line { categories: months(), series: vec![series("x", &[Some(3.2e6); 13])], target: None, format: AxisFormat::Money };
+    let labels = texts_in(&render(&spec, 480.0, 220.0), "labels");
+    assert!(labels.iter().any(|t| t == "0") && labels.iter().any(|t| t == "3M"), "{labels:?}");
 }

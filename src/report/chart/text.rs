@@ -5,6 +5,7 @@
 //! does not.
 
 /// Advance widths of ASCII 0x20..=0x7e in Noto Sans Regular, in thousandths of an em.
+#[rustfmt::skip]
 const REGULAR: [u16; 95] = [
     260, 269, 408, 646, 572, 831, 732, 225, 300, 300, 551, 572, 268, 322, 268, 372, 572, 572, 572, 572, 572, 572, 572, 572,
     572, 572, 268, 268, 572, 572, 572, 434, 899, 639, 650, 632, 730, 556, 519, 728, 741, 339, 273, 619, 524, 907, 760, 781,
@@ -13,6 +14,7 @@ const REGULAR: [u16; 95] = [
 ];
 
 /// The same for Noto Sans Bold.
+#[rustfmt::skip]
 const BOLD: [u16; 95] = [
     260, 286, 472, 646, 572, 901, 750, 266, 339, 339, 545, 572, 285, 322, 285, 413, 572, 572, 572, 572, 572, 572, 572, 572,
     572, 572, 285, 285, 572, 572, 572, 477, 897, 690, 672, 637, 740, 560, 549, 724, 765, 389, 331, 664, 565, 943, 813, 796,
@@ -123,11 +125,8 @@ pub(super) fn wrap(text: &str, size: f64, bold: bool, max_width: f64, max_lines:
         lines.push(std::mem::take(&mut current));
         if lines.len() == max_lines - 1 {
             // The last line takes everything left, truncated if need be.
-            let rest: String = tokens[i..]
-                .iter()
-                .enumerate()
-                .map(|(j, (t, s))| if j > 0 && *s { format!(" {t}") } else { t.clone() })
-                .collect();
+            let rest: String =
+                tokens[i..].iter().enumerate().map(|(j, (t, s))| if j > 0 && *s { format!(" {t}") } else { t.clone() }).collect();
             lines.push(rest);
             current.clear();
             break;
