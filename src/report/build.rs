@@ -33,6 +33,9 @@ pub struct RunResults<'a> {
     pub findings: &'a [Finding],
 }
 
+/// A value on a radar axis: (axis, value).
+type AxisValue = (String, Option<f64>);
+
 /// Content width of a page in points (A4 minus margins), the width charts are drawn at.
 pub const CONTENT_WIDTH: f32 = 480.0;
 
@@ -280,7 +283,7 @@ pub async fn build(engine: &Engine, spec: &ReportSpec, locale: Locale, run: &Run
                     ChartSource::Radar { table, axis, series, value, max } => {
                         let batches = rows(engine, table, &[series.as_str(), axis.as_str(), value.as_str()], None).await.map_err(|m| section_error(title, m))?;
                         let mut axes: Vec<String> = Vec::new();
-                        let mut by_series: Vec<(String, Vec<(String, Option<f64>)>)> = Vec::new();
+                        let mut by_series: Vec<(String, Vec<AxisValue>)> = Vec::new();
                         for b in &batches {
                             for r in 0..b.num_rows() {
                                 let (s, a, v) = (text_at(b, 0, r).unwrap_or_default(), text_at(b, 1, r).unwrap_or_default(), number_at(b, 2, r));

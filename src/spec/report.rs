@@ -45,7 +45,8 @@ pub struct RawTheme {
 pub enum RawSection {
     Cover(RawCover),
     Scorecard(RawScorecard),
-    Chart(RawChart),
+    // Boxed: a chart has many optional fields and would size every section like itself.
+    Chart(Box<RawChart>),
     Table(RawTable),
     Findings(RawFindings),
     Text(RawText),

@@ -126,3 +126,12 @@ async fn html_loads_in_headless_chromium_without_errors_and_shows_every_chart() 
         assert_eq!(dom.matches("chart-sparkline").count(), dom.matches("class=\"card ").count(), "{locale}: a card lacks its sparkline");
     }
 }
+
+#[tokio::test]
+async fn the_same_run_gives_the_same_bytes() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (da, db) = (month_run(a.path()).await, month_run(b.path()).await);
+    for f in ["monthly_review.en.pdf", "monthly_review.zh-CN.pdf", "monthly_review.en.html", "kpis.json", "findings.json"] {
+        assert!(std::fs::read(da.join(f)).unwrap() == std::fs::read(db.join(f)).unwrap(), "{f} differs between two identical runs");
+    }
+}

@@ -119,12 +119,9 @@ pub(super) fn lay_out(report: &Report, fonts: &Fonts, drawings: &Drawings) -> La
         flow.new_page();
     }
     let total = flow.pages.len();
+    let contents: Vec<(String, usize)> =
+        flow.section_pages.iter().map(|(&section, &on)| (report.sections[section].title.clone(), on + 1)).collect();
     for &(page, index) in &covers {
-        let contents: Vec<(String, usize)> = flow
-            .section_pages
-            .iter()
-            .map(|(&section, &on)| (report.sections[section].title.clone(), on + 1))
-            .collect();
         flow.cover(page, &report.sections[index], report, drawings.logo.as_ref(), &contents, height);
     }
     for number in 0..total {
@@ -164,6 +161,14 @@ impl Lines {
     fn height(&self) -> f32 {
         self.lines.len() as f32 * self.line
     }
+}
+
+/// Lines `from..to` of table row `row`: what of a row goes on one page.
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    row: usize,
+    from: usize,
+    to: usize,
 }
 
 /// One table row: the wrapped lines of each cell.
@@ -361,7 +366,7 @@ impl<'a> Flow<'a> {
             }
             let chunk = &lines[i..i + take];
             self.draw_lines(chunk, Font::regular(BODY), BODY_LINE, x + indent, y, self.theme.text);
-            self.record(kind, x, y, self.width, take as f32 * BODY_LINE, Some(chunk.join(" ")));
+            self.record(kind, x, y, self.width, take as f32 * BODY_LINE, Some(text::join_lines(chunk)));
             self.y += take as f32 * BODY_LINE;
             i += take;
             if i < lines.len() {
@@ -548,7 +553,7 @@ impl<'a> Flow<'a> {
         if let Some(t) = &g.title {
             let (x, y) = (self.left, self.y);
             self.draw_lines(&t.lines, t.font, t.line, x, y, self.theme.text);
-            self.record(BoxKind::ChartTitle, x, y, self.width, t.height(), Some(t.lines.join(" ")));
+            self.record(BoxKind::ChartTitle, x, y, self.width, t.height(), Some(text::join_lines(&t.lines)));
             self.y += t.height() + 4.0;
         }
         let (w, h) = (d.width * g.scale, d.height * g.scale);
@@ -563,7 +568,7 @@ impl<'a> Flow<'a> {
             self.y += 5.0;
             let (x, y) = (self.left, self.y);
             self.draw_lines(&c.lines, c.font, c.line, x, y, self.theme.muted);
-            self.record(BoxKind::Caption, x, y, self.width, c.height(), Some(c.lines.join(" ")));
+            self.record(BoxKind::Caption, x, y, self.width, c.height(), Some(text::join_lines(&c.lines)));
             self.y += c.height();
         }
     }
@@ -601,7 +606,6 @@ impl<'a> Flow<'a> {
         let lines = header_cells.iter().map(Vec::len).max().unwrap_or(1);
         let header = Row { height: lines as f32 * TABLE_LINE + 2.0 * CELL_PAD_Y, cells: header_cells, tones: vec![None; n], index: 0, source: None };
         let mut rows = Vec::new();
-        let max_row = self.body_height() - header.height - 1.0;
         for (index, row) in table.rows.iter().enumerate() {
             let cells: Vec<Vec<String>> = (0..n)
                 .map(|i| {
@@ -611,14 +615,8 @@ impl<'a> Flow<'a> {
                 })
                 .collect();
             let tones: Vec<Option<Tone>> = (0..n).map(|i| row.get(i).and_then(|c| c.tone)).collect();
-            let lines = cells.iter().map(Vec::len).max().unwrap_or(1);
-            let per_page = (((max_row - 2.0 * CELL_PAD_Y) / TABLE_LINE).floor() as usize).max(1);
-            // A row taller than a page is split between lines, never cut off.
-            for start in (0..lines).step_by(per_page) {
-                let part: Vec<Vec<String>> = cells.iter().map(|c| c.iter().skip(start).take(per_page).cloned().collect()).collect();
-                let n_lines = part.iter().map(Vec::len).max().unwrap_or(1).max(1);
-                rows.push(Row { cells: part, tones: tones.clone(), height: n_lines as f32 * TABLE_LINE + 2.0 * CELL_PAD_Y, index, source: Some(row) });
-            }
+            let lines = cells.iter().map(Vec::len).max().unwrap_or(1).max(1);
+            rows.push(Row { cells, tones, height: row_height(lines), index, source: Some(row) });
         }
         TableRows { widths, aligns: table.columns.iter().map(|c| c.align).collect(), header, rows }
     }
@@ -643,38 +641,72 @@ impl<'a> Flow<'a> {
             let first: f32 = t.header.height + t.rows.iter().take(3).map(|r| r.height).sum::<f32>();
             self.room_for(first);
         }
-        let mut i = 0;
-        while i < t.rows.len() {
-            // How many rows fit under the header on this page.
-            let mut room = self.remaining() - t.header.height;
-            let mut take = 0;
-            while i + take < t.rows.len() && t.rows[i + take].height <= room + 0.01 {
-                room -= t.rows[i + take].height;
-                take += 1;
-            }
-            let left = t.rows.len() - i;
-            if take < left {
-                if take < 3.min(left) && !self.fresh {
-                    self.new_page();
-                    continue;
-                }
-                // Leave at least three rows for the next page.
-                if left - take < 3 && take > 3 {
-                    take = (take - (3 - (left - take))).max(3);
-                }
-                take = take.max(1);
+        let pages = self.plan_table(&t);
+        for (k, pieces) in pages.iter().enumerate() {
+            if k > 0 {
+                self.new_page();
             }
             self.table_header(&t);
-            for row in &t.rows[i..i + take] {
-                self.table_row(&t, row);
+            for piece in pieces {
+                self.table_row(&t, &t.rows[piece.row], piece.from..piece.to);
             }
             let bottom = self.y;
             self.shape(Shape::Rect { x: self.left, y: bottom - 0.35, w: self.width, h: 0.7, style: Style::fill(RULE) });
-            i += take;
-            if i < t.rows.len() {
-                self.new_page();
+        }
+    }
+
+    /// Which rows (or parts of rows) go on which page: as many as fit under the header.
+    /// A row of more than four lines may split between lines (two at least on either
+    /// side), as must a row taller than a page; other rows move whole. The last page gets
+    /// at least three rows when the page before can spare them.
+    fn plan_table(&self, t: &TableRows) -> Vec<Vec<Piece>> {
+        let page_room = self.body_height() - t.header.height;
+        let mut room = self.remaining() - t.header.height;
+        let mut pages: Vec<Vec<Piece>> = vec![Vec::new()];
+        let mut queue: std::collections::VecDeque<Piece> = t.rows.iter().enumerate().map(|(row, r)| Piece { row, from: 0, to: r.lines() }).collect();
+        while let Some(p) = queue.pop_front() {
+            let height = row_height(p.to - p.from);
+            let page = pages.len() - 1;
+            if height <= room + 0.01 {
+                pages[page].push(p);
+                room -= height;
+                continue;
+            }
+            let lines = p.to - p.from;
+            let fit = ((room - 2.0 * CELL_PAD_Y + 0.01) / TABLE_LINE).floor().max(0.0) as usize;
+            let split = if lines > 4 && fit >= 2 && lines - fit >= 2 {
+                Some(fit)
+            } else if pages[page].is_empty() {
+                Some(fit.max(1)) // taller than a whole page
+            } else {
+                None
+            };
+            match split {
+                Some(at) => {
+                    pages[page].push(Piece { to: p.from + at, ..p });
+                    queue.push_front(Piece { from: p.from + at, ..p });
+                }
+                None => queue.push_front(p),
+            }
+            pages.push(Vec::new());
+            room = page_room;
+        }
+        pages.retain(|p| !p.is_empty());
+        if pages.len() >= 2 {
+            let last = pages.len() - 1;
+            loop {
+                let used: f32 = pages[last].iter().map(|p| row_height(p.to - p.from)).sum();
+                let Some(&candidate) = pages[last - 1].last() else { break };
+                let whole = candidate.from == 0 && candidate.to == t.rows[candidate.row].lines();
+                let continues = pages[last].first().is_some_and(|p| p.row == candidate.row);
+                if pages[last].len() >= 3 || pages[last - 1].len() <= 3 || !whole || continues || used + row_height(candidate.to) > page_room {
+                    break;
+                }
+                pages[last - 1].pop();
+                pages[last].insert(0, candidate);
             }
         }
+        pages
     }
 
     fn table_header(&mut self, t: &TableRows) {
@@ -690,24 +722,25 @@ impl<'a> Flow<'a> {
             }
             x += w;
         }
-        let text = t.header.cells.iter().map(|c| c.join(" ")).collect::<Vec<_>>().join(" | ");
+        let text = t.header.cells.iter().map(|c| text::join_lines(c)).collect::<Vec<_>>().join(" | ");
         self.record(BoxKind::TableHeader, x0, y, self.width, h, Some(text));
         self.y += h;
     }
 
-    fn table_row(&mut self, t: &TableRows, row: &Row) {
+    fn table_row(&mut self, t: &TableRows, row: &Row, lines: std::ops::Range<usize>) {
         let (x0, y) = (self.left, self.y);
+        let height = row_height(lines.len());
         if row.index % 2 == 1 {
-            self.shape(Shape::Rect { x: x0, y, w: self.width, h: row.height, style: Style::fill(ZEBRA) });
+            self.shape(Shape::Rect { x: x0, y, w: self.width, h: height, style: Style::fill(ZEBRA) });
         }
         let mut x = x0;
-        for (i, (lines, &w)) in row.cells.iter().zip(&t.widths).enumerate() {
+        for (i, (cell, &w)) in row.cells.iter().zip(&t.widths).enumerate() {
             let tone = row.tones.get(i).copied().flatten();
             let (font, colour) = match tone {
                 Some(tone) => (Font::bold(TABLE_FONT), tone_colour(self.theme, tone)),
                 None => (Font::regular(TABLE_FONT), self.theme.text),
             };
-            for (k, line) in lines.iter().enumerate() {
+            for (k, line) in cell.iter().skip(lines.start).take(lines.len()).enumerate() {
                 let lx = aligned_x(self.fonts, x, w, t.aligns.get(i).copied().unwrap_or(Align::Left), line, font);
                 self.text(lx, baseline(y + CELL_PAD_Y + k as f32 * TABLE_LINE, TABLE_LINE, font.size), font, colour, line);
             }
@@ -717,8 +750,8 @@ impl<'a> Flow<'a> {
             Some(cells) => cells.iter().map(|c| c.text.as_str()).collect::<Vec<_>>().join(" | "),
             None => String::new(),
         };
-        self.record(BoxKind::TableRow, x0, y, self.width, row.height, Some(format!("#{} {text}", row.index + 1)));
-        self.y += row.height;
+        self.record(BoxKind::TableRow, x0, y, self.width, height, Some(format!("#{} {text}", row.index + 1)));
+        self.y += height;
     }
 
     // -- cover and chrome ----------------------------------------------------------------
@@ -902,6 +935,12 @@ struct ChartGeometry {
     least: f32,
 }
 
+impl Row<'_> {
+    fn lines(&self) -> usize {
+        self.cells.iter().map(Vec::len).max().unwrap_or(1).max(1)
+    }
+}
+
 struct TableRows<'a> {
     widths: Vec<f32>,
     aligns: Vec<Align>,
@@ -958,6 +997,11 @@ fn column_widths(natural: &[f32], minimum: &[f32], width: f32) -> Vec<f32> {
             fixed[i] = true;
         }
     }
+}
+
+/// The height of a table row of `lines` lines.
+fn row_height(lines: usize) -> f32 {
+    lines as f32 * TABLE_LINE + 2.0 * CELL_PAD_Y
 }
 
 /// The baseline of a line of `size` pt text set in a line box of height `line` from `top`:

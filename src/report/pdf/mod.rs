@@ -46,7 +46,9 @@ pub enum PdfError {
 /// A rendered PDF and where everything went on its pages.
 #[derive(Debug)]
 pub struct RenderedPdf {
+    /// The PDF file.
     pub bytes: Vec<u8>,
+    /// What went where, for tests.
     pub layout: LayoutModel,
 }
 
@@ -54,6 +56,7 @@ pub struct RenderedPdf {
 /// has a kind, a rectangle in millimetres from the page's top-left corner, and its text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LayoutModel {
+    /// The paper, portrait.
     pub page_width_mm: f32,
     pub page_height_mm: f32,
     pub pages: Vec<PageLayout>,
@@ -73,25 +76,39 @@ pub struct PageLayout {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BoxKind {
+    /// Report title and period, on every page but the cover.
     Header,
+    /// As-of date, run id and "Page X / Y".
     Footer,
+    /// The coloured band at the top of the cover.
     CoverBand,
     Logo,
     CoverTitle,
     CoverSubtitle,
+    /// One `label: value` fact on the cover.
     CoverFact,
     ContentsTitle,
+    /// A section and its page number in the cover's contents.
     ContentsEntry,
+    /// A section heading (its text is the section title).
     Heading,
+    /// The sentence under a heading.
     Intro,
+    /// A scorecard card (text: label, value, status, target, changes).
     Card,
     ChartTitle,
+    /// A chart drawing.
     Chart,
     Caption,
+    /// A table's header row (repeated on each page the table spans).
     TableHeader,
+    /// A table row, or the part of one on this page (text: `#n` and the cells).
     TableRow,
+    /// The text shown for a table without rows.
     TableEmpty,
+    /// A findings item, or the part of one on this page.
     Bullet,
+    /// A paragraph of text, or the part of one on this page.
     Paragraph,
 }
 
@@ -126,10 +143,13 @@ impl BoxKind {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LayoutBox {
     pub kind: BoxKind,
+    /// Left edge, mm from the left of the page.
     pub x: f32,
+    /// Top edge, mm from the top of the page.
     pub y: f32,
     pub width: f32,
     pub height: f32,
+    /// The text the box shows, where it has one.
     pub text: Option<String>,
 }
 

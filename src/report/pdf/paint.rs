@@ -97,13 +97,17 @@ pub(super) fn write(report: &Report, fonts: &Fonts, laid: &Laid) -> Result<Vec<u
 
     // Which characters each face draws, then one subset per face.
     let mut used: BTreeMap<usize, BTreeMap<char, u16>> = BTreeMap::new();
-    for page in &laid.pages {
+    for (number, page) in laid.pages.iter().enumerate() {
         for shape in &page.shapes {
             if let Shape::Text(t) = shape {
                 for ch in t.text.chars().filter(|c| !is_ignorable(*c)).map(normalize_space) {
-                    if let Some((face, gid)) = fonts.face_for(ch, t.bold) {
-                        used.entry(face).or_default().insert(ch, gid);
-                    }
+                    // `check_glyphs` has seen every string; this guards text added since.
+                    let (face, gid) = fonts.face_for(ch, t.bold).ok_or_else(|| PdfError::MissingGlyph {
+                        ch,
+                        codepoint: ch as u32,
+                        context: format!("page {}: `{}`", number + 1, t.text),
+                    })?;
+                    used.entry(face).or_default().insert(ch, gid);
                 }
             }
         }

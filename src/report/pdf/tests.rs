@@ -53,6 +53,14 @@ fn chart_svg(title: &str, zh: bool) -> String {
     s
 }
 
+/// A logo in the chart SVG subset, drawn in white for the cover band.
+const LOGO: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 150 32">
+<title>Sextant</title>
+<circle cx="16" cy="16" r="15" fill="none" stroke="#ffffff" stroke-width="2"/>
+<polygon points="16,5 25,24 7,24" fill="#d97706"/>
+<text x="40" y="23" font-size="19" font-weight="bold" fill="#ffffff">Sextant</text>
+</svg>"##;
+
 fn report(locale: Locale) -> Report {
     let zh = locale == Locale::ZhCn;
     let t = |en: &str, cn: &str| -> String { if zh { cn.into() } else { en.into() } };
@@ -125,7 +133,7 @@ fn report(locale: Locale) -> Report {
         generated_at: "2026-11-01T06:00:00Z".into(),
         locale,
         page_size: PageSize::A4,
-        theme: Theme::default(),
+        theme: Theme { logo_svg: Some(LOGO.to_string()), ..Theme::default() },
         labels: ChromeLabels { page: t("Page", "页"), as_of: t("Data as of", "数据截至"), run: t("Run", "运行编号"), contents: t("Contents", "目录") },
         sections: vec![
             Section {
@@ -450,4 +458,24 @@ fn timing() {
     let start = std::time::Instant::now();
     let _ = Fonts::bundled().expect("fonts");
     eprintln!("Fonts::bundled: {:?}", start.elapsed());
+}
+
+#[test]
+fn extreme_content_is_split_never_cut() {
+    let mut report = report(Locale::En);
+    let long_words: String = (1..=700).map(|i| format!("word{i}")).collect::<Vec<_>>().join(" ");
+    let SectionBody::Table { table } = &mut report.sections[3].body else { panic!("table section") };
+    table.rows[5][0].text = long_words.clone();
+    report.sections[3].title = "A very long section title that goes on and on, well past the width of a single line of the page".into();
+    let SectionBody::Text { paragraphs } = &mut report.sections[5].body else { panic!("text section") };
+    paragraphs.push(long_words.replace("word", "para"));
+    let rendered = render(&report, &fonts()).expect("renders");
+    keep_sample("report.extreme.pdf", &rendered.bytes);
+    assert_pagination(&rendered.layout, 120);
+    let mut warnings = Vec::new();
+    let doc = printpdf::PdfDocument::parse(&rendered.bytes, &printpdf::PdfParseOptions::default(), &mut warnings).expect("parses");
+    let text: String = doc.extract_text().into_iter().flatten().collect::<Vec<_>>().join("\n");
+    for expected in ["word1 ", "word350 ", "word700", "para1 ", "para700"] {
+        assert!(text.contains(expected), "`{expected}` is missing");
+    }
 }

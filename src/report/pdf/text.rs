@@ -69,6 +69,20 @@ pub(super) fn wrap(fonts: &Fonts, text: &str, font: Font, width: f32) -> Vec<Str
     lines
 }
 
+/// Wrapped lines joined back into one text: with a space, except where a CJK character
+/// meets the break (those scripts have no spaces to restore).
+pub(super) fn join_lines(lines: &[String]) -> String {
+    let mut out = String::new();
+    for line in lines {
+        let cjk_break = out.chars().next_back().is_some_and(is_cjk) || line.chars().next().is_some_and(is_cjk);
+        if !out.is_empty() && !cjk_break {
+            out.push(' ');
+        }
+        out.push_str(line);
+    }
+    out
+}
+
 /// The width of the widest unit of `text` that is never broken (a word, or one CJK
 /// character): the narrowest a column can be without breaking words.
 pub(super) fn widest_unit(fonts: &Fonts, text: &str, font: Font) -> f32 {
