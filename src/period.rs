@@ -224,6 +224,11 @@ impl Period {
         Period { start: start.unwrap_or(self.start), ..*self }
     }
 
+    /// The period just after.
+    pub fn shift_one(&self) -> Period {
+        self.shift(1)
+    }
+
     /// The period just before: MoM, QoQ or YoY depending on the grain.
     pub fn previous(&self) -> Period {
         self.shift(-1)

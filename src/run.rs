@@ -86,9 +86,13 @@ pub async fn run_pipeline(
         errors: Vec::new(),
     };
     let staging = format!("{}/.staging/{run_id}", pipeline.name);
+    let ledger_key = crate::store::ledger::attempt_key(&pipeline.name, &period.to_string(), &run_id);
+    // The attempt is in the ledger from its start: a run killed half-way shows as `running`.
+    manifest.status = RunStatus::Running;
+    store.put(&ledger_key, Bytes::from(serde_json::to_vec_pretty(&manifest).unwrap_or_default())).await?;
+    manifest.status = RunStatus::Failed;
     let result = execute(ws, &pipeline, &period, &store, &staging, &mut manifest, on_event).await;
     manifest.finished_at = clock.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let ledger_key = format!("{}/.runs/{period}/{run_id}.json", pipeline.name);
     match result {
         Ok(()) => {
             manifest.status = RunStatus::Succeeded;

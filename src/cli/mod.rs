@@ -95,6 +95,39 @@ pub enum Command {
     },
     /// Generate a deterministic sample dataset of every table in the data contract.
     Sample(SampleArgs),
+    /// Show recent runs from the run ledger: every attempt, failed ones too.
+    History {
+        /// Only this pipeline's runs.
+        #[arg(value_name = "PIPELINE")]
+        pipeline: Option<String>,
+        /// At most this many runs, newest first.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Print the ledger records as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        roots: RootArgs,
+    },
+    /// Run a pipeline for every period in a range, oldest first.
+    ///
+    /// Periods that already have a published, successful run are skipped unless --force,
+    /// so running the same backfill again resumes where it stopped.
+    Backfill {
+        #[arg(value_name = "PIPELINE")]
+        pipeline: String,
+        /// First period, e.g. 2025-01 (or 2025-Q1, 2025 by the pipeline's grain).
+        #[arg(long)]
+        from: String,
+        /// Last period, included.
+        #[arg(long)]
+        to: String,
+        /// Run periods that already succeeded again.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        roots: RootArgs,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -157,7 +190,10 @@ pub async fn main(cli: Cli) -> ExitCode {
         return ExitCode::from(sample(args));
     }
     let roots = match &cli.command {
-        Command::Run { roots, .. } | Command::Validate { roots, .. } => roots,
+        Command::Run { roots, .. }
+        | Command::Validate { roots, .. }
+        | Command::History { roots, .. }
+        | Command::Backfill { roots, .. } => roots,
         Command::Sample(_) => return ExitCode::from(EXIT_OK),
     };
     let overrides = Overrides { data_root: roots.data_root.clone(), output_root: roots.output_root.clone() };
@@ -172,6 +208,8 @@ pub async fn main(cli: Cli) -> ExitCode {
     let code = match &cli.command {
         Command::Run { pipelines, period, .. } => run(&ui, &ws, &clock, pipelines, period).await,
         Command::Validate { pipelines, .. } => validate(&ui, &ws, &clock, pipelines).await,
+        Command::History { pipeline, limit, json, .. } => history(&ws, pipeline.as_deref(), *limit, *json).await,
+        Command::Backfill { pipeline, from, to, force, .. } => backfill(&ui, &ws, &clock, pipeline, from, to, *force).await,
         Command::Sample(_) => EXIT_OK,
     };
     ExitCode::from(code)
@@ -254,6 +292,104 @@ async fn run(ui: &Ui, ws: &Workspace, clock: &Clock, args: &[String], period_tex
         }
     }
     code
+}
+
+async fn history(ws: &Workspace, pipeline: Option<&str>, limit: usize, json: bool) -> u8 {
+    let store = match crate::store::OutputStore::open(&ws.output_root) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let runs = match crate::store::ledger::attempts(&store, pipeline).await {
+        Ok(r) => r.into_iter().take(limit).collect::<Vec<_>>(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_DATA;
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&runs).unwrap_or_else(|_| "[]".into()));
+        return EXIT_OK;
+    }
+    if runs.is_empty() {
+        println!("no runs recorded in {}", ws.output_root);
+        return EXIT_OK;
+    }
+    println!("{:<22} {:<9} {:<10} {:<20} {:>8}  {:<26} {}", "PIPELINE", "PERIOD", "STATUS", "STARTED (UTC)", "SECONDS", "RUN", "PROBLEM");
+    for m in &runs {
+        let seconds = chrono::DateTime::parse_from_rfc3339(&m.finished_at)
+            .ok()
+            .zip(chrono::DateTime::parse_from_rfc3339(&m.started_at).ok())
+            .map_or_else(|| "—".to_string(), |(end, start)| (end - start).num_seconds().to_string());
+        let status = serde_json::to_value(m.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let problem = m.errors.first().map(|e| e.chars().take(60).collect::<String>()).unwrap_or_default();
+        println!(
+            "{:<22} {:<9} {:<10} {:<20} {:>8}  {:<26} {}",
+            m.pipeline,
+            m.period,
+            status,
+            m.started_at.replace('T', " ").trim_end_matches('Z'),
+            seconds,
+            m.run_id,
+            problem
+        );
+    }
+    EXIT_OK
+}
+
+async fn backfill(ui: &Ui, ws: &Workspace, clock: &Clock, name: &str, from: &str, to: &str, force: bool) -> u8 {
+    let (pipelines, ok) = load_pipelines(ui, ws, &[name.to_string()]);
+    let Some(pipeline) = pipelines.into_iter().next().filter(|_| ok) else { return EXIT_USAGE };
+    let today = clock.today(&ws.timezone);
+    let parse = |t: &str| Period::parse(t, pipeline.grain, pipeline.fiscal_year_start, today);
+    let (first, last) = match (parse(from), parse(to)) {
+        (Ok(a), Ok(b)) if a.grain() == b.grain() && a.start() <= b.start() => (a, b),
+        (Ok(_), Ok(_)) => {
+            eprintln!("error: --from and --to must be periods of the same kind, --from first");
+            return EXIT_USAGE;
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let mut periods = vec![first];
+    while let Some(p) = periods.last().map(Period::shift_one).filter(|p| p.start() <= last.start()) {
+        periods.push(p);
+    }
+    let store = match crate::store::OutputStore::open(&ws.output_root) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let pipeline = Arc::new(pipeline);
+    let (total, mut failed, mut skipped) = (periods.len(), 0, 0);
+    for (i, period) in periods.into_iter().enumerate() {
+        let label = format!("[{}/{total}] {} {period}", i + 1, pipeline.name);
+        if !force && matches!(crate::store::ledger::published(&store, &pipeline.name, &period.to_string()).await, Ok(Some(_))) {
+            println!("{label}: already published, skipped (use --force to run it again)");
+            skipped += 1;
+            continue;
+        }
+        match run_pipeline(ws, Arc::clone(&pipeline), period, clock, &|_| {}).await {
+            Ok(RunOutcome::Succeeded(m)) => println!("{label}: published ({} files, run {})", m.outputs.len() + 1, m.run_id),
+            Ok(RunOutcome::Failed(m, problems)) => {
+                failed += 1;
+                println!("{label}: FAILED (run {}), nothing published", m.run_id);
+                ui.problems(&problems);
+            }
+            Err(e) => {
+                failed += 1;
+                println!("{label}: FAILED: {e}");
+            }
+        }
+    }
+    println!("{} periods: {} run, {skipped} skipped, {failed} failed", total, total - skipped - failed);
+    if failed > 0 { EXIT_DATA } else { EXIT_OK }
 }
 
 async fn validate(ui: &Ui, ws: &Workspace, clock: &Clock, args: &[String]) -> u8 {

@@ -10,6 +10,9 @@ use crate::engine::{InputRecord, StepRecord};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
+    /// Started and not finished: still going, or killed (the ledger then shows it as such
+    /// until the period is run again).
+    Running,
     Succeeded,
     Failed,
 }

@@ -12,6 +12,7 @@
 //! reader takes for complete and the next run replaces.
 
 pub mod export;
+pub mod ledger;
 pub mod manifest;
 
 use std::sync::Arc;

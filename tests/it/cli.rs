@@ -57,3 +57,38 @@ fn help_explains_the_commands() {
         assert!(text.contains(word), "{text}");
     }
 }
+
+#[test]
+fn backfill_resumes_and_history_lists_every_attempt() {
+    let dir = tempfile::tempdir().unwrap();
+    let backfill = |extra: &[&str]| {
+        let mut c = sextant();
+        c.args(["backfill", "sales_overview", "--from", "2026-09", "--to", "2026-10", "--data-root", "tests/fixtures/data", "--out"]).arg(dir.path()).args(extra);
+        c.output().unwrap()
+    };
+    let first = backfill(&[]);
+    assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("2 periods: 2 run, 0 skipped, 0 failed"));
+    // A second backfill finds both periods published and runs nothing: it resumes.
+    let second = backfill(&[]);
+    assert!(String::from_utf8_lossy(&second.stdout).contains("2 periods: 0 run, 2 skipped, 0 failed"));
+    let forced = backfill(&["--force"]);
+    assert!(String::from_utf8_lossy(&forced.stdout).contains("2 periods: 2 run, 0 skipped, 0 failed"));
+
+    // A failed run is recorded too.
+    let failed = sextant()
+        .args(["run", "sales_overview", "--period", "2026-10", "--data-root", "tests/fixtures/orphan", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(failed.status.code(), Some(1));
+    let out = sextant().args(["history", "--json", "--out"]).arg(dir.path()).output().unwrap();
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let statuses: Vec<(&str, &str)> = runs.as_array().unwrap().iter().map(|r| (r["period"].as_str().unwrap(), r["status"].as_str().unwrap())).collect();
+    assert_eq!(statuses.len(), 5);
+    assert_eq!(statuses.iter().filter(|s| s.1 == "succeeded").count(), 4);
+    assert!(statuses.contains(&("2026-10", "failed")));
+    let table = sextant().args(["history", "sales_overview", "--out"]).arg(dir.path()).output().unwrap();
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.starts_with("PIPELINE") && text.lines().count() == 6, "{text}");
+}

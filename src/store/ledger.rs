@@ -1,0 +1,46 @@
+//! The run ledger: one record per pipeline, period and attempt, kept in the output store at
+//! `<pipeline>/.runs/<period>/<run_id>.json` (the same `RunManifest` as `run.json`), so it
+//! survives restarts and is shared by every process that writes to the same store.
+
+use super::manifest::{RunManifest, RunStatus};
+use super::{OutputStore, StoreError};
+
+/// Where the record of one attempt lives.
+pub fn attempt_key(pipeline: &str, period: &str, run_id: &str) -> String {
+    format!("{pipeline}/.runs/{period}/{run_id}.json")
+}
+
+/// Every recorded attempt, of one pipeline or of all, newest first. Records that cannot be
+/// read are skipped with a warning in the log (a half-written record of a killed process).
+///
+/// # Errors
+/// When the store cannot be listed or read.
+pub async fn attempts(store: &OutputStore, pipeline: Option<&str>) -> Result<Vec<RunManifest>, StoreError> {
+    let prefix = pipeline.unwrap_or("");
+    let mut runs = Vec::new();
+    for key in store.list(prefix).await? {
+        if !key.contains("/.runs/") || !key.ends_with(".json") {
+            continue;
+        }
+        if let Some(bytes) = store.get(&key).await? {
+            match serde_json::from_slice::<RunManifest>(&bytes) {
+                Ok(m) => runs.push(m),
+                Err(e) => tracing::warn!(%key, "unreadable ledger record: {e}"),
+            }
+        }
+    }
+    runs.sort_by(|a, b| b.started_at.cmp(&a.started_at).then_with(|| b.run_id.cmp(&a.run_id)));
+    Ok(runs)
+}
+
+/// The published run of `pipeline` for `period`, if there is a complete one.
+///
+/// # Errors
+/// When the store fails.
+pub async fn published(store: &OutputStore, pipeline: &str, period: &str) -> Result<Option<RunManifest>, StoreError> {
+    Ok(store
+        .get(&format!("{pipeline}/{period}/run.json"))
+        .await?
+        .and_then(|b| serde_json::from_slice::<RunManifest>(&b).ok())
+        .filter(|m| m.status == RunStatus::Succeeded))
+}
