@@ -59,10 +59,13 @@ pub async fn run_pipeline(
 ) -> Result<RunOutcome, StoreError> {
     let store = OutputStore::open(&ws.output_root)?;
     let started = clock.now();
+    // The attempt number keeps run ids unique even when the clock is fixed (replays, tests),
+    // while the first attempt of a replay still gets the same id, hence the same bytes.
+    let attempt = store.list(&format!("{}/.runs/{period}", pipeline.name)).await?.len() + 1;
     let run_id = format!(
         "{}-{}",
         started.format("%Y%m%dT%H%M%SZ"),
-        &sha256_hex(format!("{}/{period}/{}", pipeline.name, started.timestamp_nanos_opt().unwrap_or(0)).as_bytes())[..8]
+        &sha256_hex(format!("{}/{period}/{}/{attempt}", pipeline.name, started.timestamp_nanos_opt().unwrap_or(0)).as_bytes())[..8]
     );
     let mut manifest = RunManifest {
         run_id: run_id.clone(),
