@@ -243,13 +243,20 @@ impl<'a> Flow<'a> {
         let heading = (!section.title.is_empty()).then(|| self.wrap(&section.title, Font::bold(HEADING), self.width, HEADING_LINE));
         let intro = section.intro.as_deref().filter(|s| !s.is_empty()).map(|s| self.wrap(s, Font::regular(BODY), self.width, BODY_LINE));
         let head_height = heading.as_ref().map_or(0.0, |h| h.height() + 10.0) + intro.as_ref().map_or(0.0, |i| i.height() + 8.0);
-        let first = self.first_piece(index, section, drawings);
+        let table = match &section.body {
+            SectionBody::Table { table } => Some((table, self.table_rows(table))),
+            _ => None,
+        };
+        let first = match &table {
+            Some((table, rows)) => self.table_first_piece(table, rows),
+            None => self.first_piece(index, section, drawings),
+        };
 
-        let gap = if self.fresh || self.pages.is_empty() { 0.0 } else { SECTION_GAP };
-        if !self.fresh && gap + head_height + first > self.remaining() + 0.01 || self.pages.is_empty() {
+        let gap = if self.fresh { 0.0 } else { SECTION_GAP };
+        if self.pages.is_empty() || gap + head_height + first > self.remaining() + 0.01 && !self.fresh {
             self.new_page();
         } else {
-            self.y += if self.fresh { 0.0 } else { gap };
+            self.y += gap;
         }
         if let Some(h) = heading {
             self.bookmarks.push((section.title.clone(), self.pages.len() - 1));
@@ -277,7 +284,11 @@ impl<'a> Flow<'a> {
                     self.chart(d, title, chart.caption.as_deref());
                 }
             }
-            SectionBody::Table { table } => self.table(table),
+            SectionBody::Table { .. } => {
+                if let Some((table, rows)) = &table {
+                    self.table(table, rows);
+                }
+            }
             SectionBody::Findings { items } => {
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
@@ -309,18 +320,7 @@ impl<'a> Flow<'a> {
                 .charts
                 .get(&index)
                 .map_or(0.0, |d| self.chart_geometry(d, (chart.title != section.title).then_some(chart.title.as_str()), chart.caption.as_deref(), None).least),
-            SectionBody::Table { table } => {
-                let t = self.table_rows(table);
-                if t.rows.is_empty() {
-                    return self.empty_table_height(table);
-                }
-                let all: f32 = t.header.height + t.rows.iter().map(|r| r.height).sum::<f32>();
-                if all <= self.body_height() / 3.0 {
-                    all
-                } else {
-                    t.header.height + t.rows.iter().take(3).map(|r| r.height).sum::<f32>()
-                }
-            }
+            SectionBody::Table { table } => self.table_first_piece(table, &self.table_rows(table)),
             SectionBody::Findings { items } => items.first().map_or(0.0, |i| {
                 let lines = self.wrap(i, Font::regular(BODY), self.width - 14.0, BODY_LINE);
                 lines.lines.len().min(2) as f32 * BODY_LINE
@@ -600,7 +600,9 @@ impl<'a> Flow<'a> {
         let pad = 2.0 * CELL_PAD_X;
         let natural: Vec<f32> = natural.iter().map(|w| w + pad + 0.5).collect();
         let minimum: Vec<f32> = minimum.iter().zip(&natural).map(|(m, n)| (m + pad + 0.5).min(*n)).collect();
-        let widths = column_widths(&natural, &minimum, self.width);
+        let aligns: Vec<Align> = table.columns.iter().map(|c| c.align).collect();
+        let status: Vec<bool> = (0..n).map(|i| table.rows.iter().any(|r| r.get(i).is_some_and(|c| c.tone.is_some()))).collect();
+        let widths = column_widths(&natural, &minimum, &aligns, &status, self.width);
         let cell_lines = |text: &str, font: Font, w: f32| wrap(self.fonts, text, font, w - pad);
         let header_cells: Vec<Vec<String>> = table.columns.iter().zip(&widths).map(|(c, &w)| cell_lines(&c.label, head, w)).collect();
         let lines = header_cells.iter().map(Vec::len).max().unwrap_or(1);
@@ -618,11 +620,20 @@ impl<'a> Flow<'a> {
             let lines = cells.iter().map(Vec::len).max().unwrap_or(1).max(1);
             rows.push(Row { cells, tones, height: row_height(lines), index, source: Some(row) });
         }
-        TableRows { widths, aligns: table.columns.iter().map(|c| c.align).collect(), header, rows }
+        TableRows { widths, aligns, header, rows }
     }
 
-    fn table(&mut self, table: &Table) {
-        let t = self.table_rows(table);
+    /// What a table's heading keeps with: all of a short table (a third of a page at
+    /// most, which never splits), else the header and three rows.
+    fn table_first_piece(&self, table: &Table, t: &TableRows) -> f32 {
+        if t.rows.is_empty() {
+            return self.empty_table_height(table);
+        }
+        let all: f32 = t.header.height + t.rows.iter().map(|r| r.height).sum::<f32>();
+        if all <= self.body_height() / 3.0 { all } else { t.header.height + t.rows.iter().take(3).map(|r| r.height).sum::<f32>() }
+    }
+
+    fn table(&mut self, table: &Table, t: &TableRows) {
         if t.rows.is_empty() {
             let h = self.empty_table_height(table);
             self.room_for(h);
@@ -634,21 +645,15 @@ impl<'a> Flow<'a> {
             self.y += h;
             return;
         }
-        let all: f32 = t.header.height + t.rows.iter().map(|r| r.height).sum::<f32>();
-        if all <= self.body_height() / 3.0 {
-            self.room_for(all);
-        } else {
-            let first: f32 = t.header.height + t.rows.iter().take(3).map(|r| r.height).sum::<f32>();
-            self.room_for(first);
-        }
-        let pages = self.plan_table(&t);
+        self.room_for(self.table_first_piece(table, t));
+        let pages = self.plan_table(t);
         for (k, pieces) in pages.iter().enumerate() {
             if k > 0 {
                 self.new_page();
             }
-            self.table_header(&t);
+            self.table_header(t);
             for piece in pieces {
-                self.table_row(&t, &t.rows[piece.row], piece.from..piece.to);
+                self.table_row(t, &t.rows[piece.row], piece.from..piece.to);
             }
             let bottom = self.y;
             self.shape(Shape::Rect { x: self.left, y: bottom - 0.35, w: self.width, h: 0.7, style: Style::fill(RULE) });
@@ -965,14 +970,35 @@ pub(super) fn sparkline_size(page_size: PageSize) -> (f32, f32) {
 }
 
 /// Column widths from each column's natural width (its widest cell on one line) and
-/// minimum (its widest word). A table that fits is stretched to the full width in
-/// proportion. Otherwise columns narrower than an equal share of what is left keep their
+/// minimum (its widest word). A table that fits fills the width by widening its widest
+/// text column (not a status column, whose cells carry a tone). Otherwise columns narrower than an equal share of what is left keep their
 /// natural width (short figures and statuses never wrap), and the wide columns share the
 /// rest, each keeping at least its widest word.
-fn column_widths(natural: &[f32], minimum: &[f32], width: f32) -> Vec<f32> {
+fn column_widths(natural: &[f32], minimum: &[f32], aligns: &[Align], status: &[bool], width: f32) -> Vec<f32> {
     let total: f32 = natural.iter().sum();
     if total <= width {
-        return natural.iter().map(|w| w + (width - total) * w / total).collect();
+        // Figures stay together; a table of figures only is stretched evenly.
+        let mut widths = natural.to_vec();
+        // The widest text column that is not a status column absorbs the spare width.
+        let label = (0..widths.len())
+            .filter(|&i| aligns.get(i) == Some(&Align::Left) && !status.get(i).copied().unwrap_or(false))
+            .max_by(|&a, &b| natural[a].total_cmp(&natural[b]).then(b.cmp(&a)));
+        match label {
+            Some(label) => {
+                // A little air between the other columns first (at most 10 pt each).
+                let others = (widths.len() - 1).max(1) as f32;
+                let air = (0.3 * (width - total) / others).min(10.0);
+                for (i, w) in widths.iter_mut().enumerate() {
+                    if i != label {
+                        *w += air;
+                    }
+                }
+                let used: f32 = widths.iter().sum();
+                widths[label] += width - used;
+            }
+            None => widths.iter_mut().for_each(|w| *w += (width - total) * *w / total),
+        }
+        return widths;
     }
     let n = natural.len();
     let mut fixed = vec![false; n];
