@@ -100,15 +100,10 @@ fn biggest_mover(kpis: &[KpiResult]) -> Option<Finding> {
         .filter_map(|k| k.previous.change_rel.map(|r| (r, k)))
         .max_by(|a, b| a.0.abs().total_cmp(&b.0.abs()).then_with(|| b.1.id.cmp(&a.1.id)))?;
     let (now, before) = (format_value(k.value?, k.unit), format_value(k.previous.value?, k.unit));
-    let (en_verb, zh_verb) = if rel >= 0.0 { ("rose", "上升") } else { ("fell", "下降") };
+    let (en_dir, zh_verb) = if rel >= 0.0 { ("up", "上升") } else { ("down", "下降") };
     Some(Finding {
         rule: "biggest_mover".into(),
-        en: format!(
-            "{} {en_verb} the most against {}: {} to {now} (from {before}).",
-            k.labels.en,
-            k.previous.period,
-            pct(rel.abs())
-        ),
+        en: format!("{} moved the most against {}: {en_dir} {}, from {before} to {now}.", k.labels.en, k.previous.period, pct(rel.abs())),
         zh_cn: format!("与{}相比变化最大的是{}：{zh_verb} {}，由 {before} 变为 {now}。", k.previous.period, k.labels.zh_cn, pct(rel.abs())),
     })
 }
