@@ -344,6 +344,72 @@ pub async fn build(engine: &Engine, spec: &ReportSpec, locale: Locale, run: &Run
                     },
                 }
             }
+            SectionSpec::Misses { title, intro, contributors } => {
+                // Biggest contributors: the first row of each dimension (the table is ranked by gap).
+                let mut biggest: Vec<(String, String, f64)> = Vec::new();
+                if let Some(table) = contributors {
+                    let batches = rows(engine, table, &["dimension", "key", "gap"], None).await.map_err(|m| section_error(title, m))?;
+                    for b in &batches {
+                        for r in 0..b.num_rows() {
+                            let dim = text_at(b, 0, r).unwrap_or_default();
+                            if !biggest.iter().any(|(d, _, _)| *d == dim) {
+                                biggest.push((dim, text_at(b, 1, r).unwrap_or_default(), number_at(b, 2, r).unwrap_or(0.0)));
+                            }
+                        }
+                    }
+                }
+                let mut missed: Vec<(f64, &KpiResult)> = run
+                    .kpis
+                    .iter()
+                    .filter(|k| matches!(k.status, crate::kpi::Status::AtRisk | crate::kpi::Status::OffTrack))
+                    .filter_map(|k| {
+                        let (v, t) = (k.value?, k.target?);
+                        (t != 0.0).then(|| (if k.direction == Direction::Lower { (v - t) / t } else { (t - v) / t }, k))
+                    })
+                    .collect();
+                missed.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
+                let short = if zh { "差" } else { "short" };
+                let rows_out = missed
+                    .iter()
+                    .map(|(gap, k)| {
+                        let contributor = if k.id.starts_with("revenue") && !biggest.is_empty() {
+                            biggest
+                                .iter()
+                                .map(|(d, key, g)| format!("{}: {} ({short} {})", i18n::code(d, locale), i18n::code(key, locale), format_value(*g, Unit::Currency)))
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        } else {
+                            "—".into()
+                        };
+                        vec![
+                            Cell { text: if zh { k.labels.zh_cn.clone() } else { k.labels.en.clone() }, tone: None },
+                            Cell { text: k.value.map_or("—".into(), |v| format_value(v, k.unit)), tone: None },
+                            Cell { text: k.target.map_or("—".into(), |v| format_value(v, k.unit)), tone: None },
+                            Cell { text: format_value(*gap, Unit::Ratio), tone: Some(i18n::tone(k.status)) },
+                            Cell { text: contributor, tone: None },
+                        ]
+                    })
+                    .collect();
+                let labels: [(&str, &str, Align); 5] = [
+                    ("KPI", "指标", Align::Left),
+                    ("Value", "实际", Align::Right),
+                    ("Target", "目标", Align::Right),
+                    ("Gap", "差距", Align::Right),
+                    ("Biggest contributors", "主要影响区域/渠道", Align::Left),
+                ];
+                Section {
+                    id: format!("s{i}-misses"),
+                    title: title.get(zh).into(),
+                    intro: intro.as_ref().map(|l| l.get(zh).into()),
+                    body: SectionBody::Table {
+                        table: Table {
+                            columns: labels.iter().map(|(en, zh_label, align)| Column { label: if zh { (*zh_label).into() } else { (*en).into() }, align: *align }).collect(),
+                            rows: rows_out,
+                            empty_text: if zh { "所有有目标的指标均已达成。".into() } else { "Every KPI with a target is on track.".into() },
+                        },
+                    },
+                }
+            }
             SectionSpec::Findings { title } => Section {
                 id: format!("s{i}-findings"),
                 title: title.get(zh).into(),

@@ -50,6 +50,20 @@ pub enum RawSection {
     Table(RawTable),
     Findings(RawFindings),
     Text(RawText),
+    Misses(RawMisses),
+}
+
+/// The KPIs that missed their target, ranked by the gap, each revenue miss with the
+/// region and channel that contributed most (from a table of `dimension, key, gap` rows
+/// ranked largest gap first, such as the quarterly retrospective's `misses`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMisses {
+    pub title: RawLabel,
+    #[serde(default)]
+    pub intro: Option<RawLabel>,
+    #[serde(default)]
+    pub contributors: Option<Text>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -205,6 +219,7 @@ pub enum SectionSpec {
     Table { title: Label, intro: Option<Label>, table: String, columns: Vec<ColumnSpec>, empty: Option<Label>, limit: Option<usize> },
     Findings { title: Label },
     Text { title: Label, template: String },
+    Misses { title: Label, intro: Option<Label>, contributors: Option<String> },
 }
 
 /// A checked report definition.

@@ -135,3 +135,20 @@ async fn the_same_run_gives_the_same_bytes() {
         assert!(std::fs::read(da.join(f)).unwrap() == std::fs::read(db.join(f)).unwrap(), "{f} differs between two identical runs");
     }
 }
+
+#[tokio::test]
+async fn quarterly_misses_are_ranked_by_gap_with_their_biggest_contributors() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = run_standard("quarterly_retro", &repo().join("data/sample"), "2026-Q3", None, out.path()).await.expect("run");
+    let html = std::fs::read_to_string(dir.join("quarterly_retro.en.html")).unwrap();
+    let section = &html[html.find("KPIs that missed their target").expect("the misses section")..];
+    let section = &section[..section.find("</section>").unwrap()];
+    // Ranked by gap: customer growth (43.8%) before revenue (5.1%); revenue names the
+    // region and channel that fell shortest (the first rows of the `misses` table).
+    let growth = section.find("Customer growth attainment").unwrap();
+    let revenue = section.find(">Revenue<").unwrap();
+    assert!(growth < revenue);
+    let misses = std::fs::read_to_string(dir.join("tables/misses.csv")).unwrap();
+    let first_region = misses.lines().find(|l| l.starts_with("region,")).unwrap().split(',').nth(1).unwrap();
+    assert!(section.contains(&format!("Region: {first_region} (short ")), "{section}");
+}
