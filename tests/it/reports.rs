@@ -141,7 +141,7 @@ async fn quarterly_misses_are_ranked_by_gap_with_their_biggest_contributors() {
     let out = tempfile::tempdir().unwrap();
     let dir = run_standard("quarterly_retro", &repo().join("data/sample"), "2026-Q3", None, out.path()).await.expect("run");
     let html = std::fs::read_to_string(dir.join("quarterly_retro.en.html")).unwrap();
-    let section = &html[html.find("KPIs that missed their target").expect("the misses section")..];
+    let section = &html[html.find("<h2>KPIs that missed their target").expect("the misses section")..];
     let section = &section[..section.find("</section>").unwrap()];
     // Ranked by gap: customer growth (43.8%) before revenue (5.1%); revenue names the
     // region and channel that fell shortest (the first rows of the `misses` table).
