@@ -171,6 +171,22 @@ async fn execute(
         let report = crate::kpi::findings::FindingsReport { pipeline: pipeline.name.clone(), period: period.to_string(), findings: findings.clone() };
         write_json(store, staging, "findings.json", &report, report.findings.len() as u64, manifest, on_event).await?;
     }
+    // A quarter's or year's report may show every KPI for each of its months: the steps
+    // and KPIs run once more at month grain, for the period's last month, whose trailing
+    // series covers the months of the period.
+    let month_kpis = if period.grain() != crate::period::Grain::Month
+        && !pipeline.kpis.is_empty()
+        && pipeline.reports.iter().any(|r| r.needs_months())
+    {
+        on_event(RunEvent::Phase("evaluating KPIs per month"));
+        let last_month = crate::period::Period::containing(period.as_of(), crate::period::Grain::Month, pipeline.fiscal_year_start);
+        let monthly = Arc::new(Engine::new(Arc::clone(pipeline), &last_month));
+        monthly.register_sources(&ws.data_root).await?;
+        monthly.run_steps(&|_| {}).await?;
+        Some(crate::kpi::evaluate_all(&monthly, &last_month, &ws.locale).await?)
+    } else {
+        None
+    };
     if !pipeline.reports.is_empty() {
         on_event(RunEvent::Phase("rendering reports"));
         let run = crate::report::build::RunResults {
@@ -179,6 +195,7 @@ async fn execute(
             started_at: &manifest.started_at,
             kpis: &results,
             findings: &findings,
+            month_kpis: month_kpis.as_deref(),
         };
         let files = crate::report::render::render_reports(&engine, &pipeline.reports, &run, &|_| {}).await?;
         for f in files {

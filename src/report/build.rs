@@ -31,6 +31,9 @@ pub struct RunResults<'a> {
     pub started_at: &'a str,
     pub kpis: &'a [KpiResult],
     pub findings: &'a [Finding],
+    /// The same KPIs evaluated at month grain for the period's last month (their series
+    /// holds every month of the period), when a section asks for months.
+    pub month_kpis: Option<&'a [KpiResult]>,
 }
 
 /// A value on a radar axis: (axis, value).
@@ -342,6 +345,41 @@ pub async fn build(engine: &Engine, spec: &ReportSpec, locale: Locale, run: &Run
                             empty_text: empty.as_ref().map_or_else(|| i18n::no_data(locale).to_string(), |l| l.get(zh).into()),
                         },
                     },
+                }
+            }
+            SectionSpec::KpiMonths { title, intro } => {
+                let months: Vec<Period> = {
+                    let mut m = vec![Period::containing(run.period.start(), crate::period::Grain::Month, run.period.fiscal_year_start())];
+                    while let Some(next) = m.last().map(Period::shift_one).filter(|p| p.start() < run.period.end()) {
+                        m.push(next);
+                    }
+                    m
+                };
+                let labels: Vec<String> = months.iter().map(ToString::to_string).collect();
+                let month_kpis = run.month_kpis.unwrap_or(&[]);
+                let rows_out = month_kpis
+                    .iter()
+                    .map(|k| {
+                        let mut row = vec![Cell { text: if zh { k.labels.zh_cn.clone() } else { k.labels.en.clone() }, tone: None }];
+                        for label in &labels {
+                            let point = k.series.iter().find(|p| &p.period == label);
+                            let value = point.and_then(|p| p.value);
+                            let status = crate::kpi::status(value, point.and_then(|p| p.target), k.direction, 0.10);
+                            row.push(Cell {
+                                text: value.map_or("—".into(), |v| format_value(v, k.unit)),
+                                tone: point.and_then(|p| p.target).map(|_| i18n::tone(status)),
+                            });
+                        }
+                        row
+                    })
+                    .collect();
+                let mut columns = vec![Column { label: if zh { "指标".into() } else { "KPI".into() }, align: Align::Left }];
+                columns.extend(months.iter().map(|m| Column { label: i18n::period_label(m, locale), align: Align::Right }));
+                Section {
+                    id: format!("s{i}-months"),
+                    title: title.get(zh).into(),
+                    intro: intro.as_ref().map(|l| l.get(zh).into()),
+                    body: SectionBody::Table { table: Table { columns, rows: rows_out, empty_text: i18n::no_data(locale).into() } },
                 }
             }
             SectionSpec::Misses { title, intro, contributors } => {

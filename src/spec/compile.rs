@@ -377,6 +377,7 @@ impl Compiler {
                     })
                 }
                 RawSection::Findings(f) => Some(SectionSpec::Findings { title: (&f.title).into() }),
+                RawSection::KpiMonths(m) => Some(SectionSpec::KpiMonths { title: (&m.title).into(), intro: m.intro.as_ref().map(Label::from) }),
                 RawSection::Misses(m) => {
                     let contributors = m.contributors.as_ref().and_then(|t| self.known_table(t, tables).then(|| t.value.clone()));
                     (m.contributors.is_none() || contributors.is_some()).then(|| SectionSpec::Misses {

@@ -51,6 +51,16 @@ pub enum RawSection {
     Findings(RawFindings),
     Text(RawText),
     Misses(RawMisses),
+    KpiMonths(RawKpiMonths),
+}
+
+/// Every KPI for each month of a quarter or year (the KPIs evaluated once more at month grain).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKpiMonths {
+    pub title: RawLabel,
+    #[serde(default)]
+    pub intro: Option<RawLabel>,
 }
 
 /// The KPIs that missed their target, ranked by the gap, each revenue miss with the
@@ -220,6 +230,14 @@ pub enum SectionSpec {
     Findings { title: Label },
     Text { title: Label, template: String },
     Misses { title: Label, intro: Option<Label>, contributors: Option<String> },
+    KpiMonths { title: Label, intro: Option<Label> },
+}
+
+impl ReportSpec {
+    /// Whether a section needs the KPIs evaluated per month as well.
+    pub fn needs_months(&self) -> bool {
+        self.sections.iter().any(|s| matches!(s, SectionSpec::KpiMonths { .. }))
+    }
 }
 
 /// A checked report definition.

@@ -152,3 +152,22 @@ async fn quarterly_misses_are_ranked_by_gap_with_their_biggest_contributors() {
     let first_region = misses.lines().find(|l| l.starts_with("region,")).unwrap().split(',').nth(1).unwrap();
     assert!(section.contains(&format!("Region: {first_region} (short ")), "{section}");
 }
+
+#[tokio::test]
+async fn quarterly_shows_every_kpi_for_each_month_as_the_monthly_review_computes_it() {
+    let out = tempfile::tempdir().unwrap();
+    let data = repo().join("data/sample");
+    let quarter = run_standard("quarterly_retro", &data, "2026-Q3", None, out.path()).await.expect("quarterly run");
+    let html = std::fs::read_to_string(quarter.join("quarterly_retro.en.html")).unwrap();
+    let section = &html[html.find("<h2>Every KPI month by month").expect("the months section")..];
+    let section = &section[..section.find("</section>").unwrap()];
+    for (month, label) in [("2026-07", "July 2026"), ("2026-08", "August 2026"), ("2026-09", "September 2026")] {
+        assert!(section.contains(label), "{label} column");
+        let monthly = run_standard("monthly_review", &data, month, None, out.path()).await.expect("monthly run");
+        let kpis: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(monthly.join("kpis.json")).unwrap()).unwrap();
+        let revenue = kpis["kpis"][0]["value"].as_f64().unwrap();
+        let shown = sextant::kpi::findings::format_value(revenue, sextant::spec::Unit::Currency);
+        assert!(section.contains(&format!(">{shown}<")), "{month}: revenue {shown} not in the months table");
+    }
+    assert_eq!(section.matches("<tr>").count(), 1 + 17, "a header and every KPI");
+}
