@@ -86,11 +86,7 @@ impl Workspace {
     /// # Errors
     /// Diagnostics for an unreadable or invalid config file, or a `${VAR}` that is not set.
     pub fn discover(start: &Path, overrides: &Overrides) -> Result<Workspace, Vec<Diagnostic>> {
-        let root = start
-            .ancestors()
-            .find(|d| d.join(CONFIG_FILE).is_file())
-            .unwrap_or(start)
-            .to_path_buf();
+        let root = start.ancestors().find(|d| d.join(CONFIG_FILE).is_file()).unwrap_or(start).to_path_buf();
         let file = if root == start { PathBuf::from(CONFIG_FILE) } else { root.join(CONFIG_FILE) };
         if root.join(CONFIG_FILE).is_file() {
             let text = std::fs::read_to_string(root.join(CONFIG_FILE)).map_err(|e| {
@@ -122,8 +118,10 @@ impl Workspace {
                 let e = e.without_snippet();
                 let mut d = match e {
                     serde_saphyr::Error::SerdeUnknownField { field, expected, .. } => {
-                        let hint = did_you_mean(field, expected.iter().copied())
-                            .map_or_else(|| format!("allowed keys: {}", expected.join(", ")), |b| format!("did you mean `{b}`?"));
+                        let hint = did_you_mean(field, expected.iter().copied()).map_or_else(
+                            || format!("allowed keys: {}", expected.join(", ")),
+                            |b| format!("did you mean `{b}`?"),
+                        );
                         Diagnostic::new("config::unknown-key", format!("unknown key `{field}`")).with_hint(hint)
                     }
                     other => Diagnostic::new("config::yaml", other.to_string()),
@@ -146,7 +144,10 @@ impl Workspace {
         let output_root = root_of("output_root", overrides.output_root.clone().or(raw.output_root), "out");
         let locale = raw.locale.unwrap_or_else(|| "en".into());
         if !matches!(locale.as_str(), "en" | "zh-CN") {
-            problems.push(Diagnostic::new("config::locale", format!("unknown locale `{locale}`")).with_hint("use `en` or `zh-CN`"));
+            problems.push(
+                Diagnostic::new("config::locale", format!("unknown locale `{locale}`"))
+                    .with_hint("use `en` or `zh-CN`"),
+            );
         }
         let timezone = raw.timezone.unwrap_or_else(|| "UTC".into());
         if problems.is_empty() {
@@ -252,7 +253,14 @@ mod tests {
     #[test]
     fn interpolates_and_overrides() {
         let text = "data_root: data/sample\noutput_root: s3://${BUCKET}/sextant\nlocale: zh-CN\n";
-        let ws = Workspace::from_str(Path::new("/w"), Path::new("/w/config/sextant.yaml"), text, &Overrides::default(), &env).unwrap();
+        let ws = Workspace::from_str(
+            Path::new("/w"),
+            Path::new("/w/config/sextant.yaml"),
+            text,
+            &Overrides::default(),
+            &env,
+        )
+        .unwrap();
         assert_eq!(ws.data_root, Root::Local(PathBuf::from("/w/data/sample")));
         assert_eq!(ws.output_root, Root::Url(url::Url::parse("s3://acme-reports/sextant").unwrap()));
         let o = Overrides { data_root: Some("/tmp/d".into()), output_root: None };
@@ -263,11 +271,15 @@ mod tests {
     #[test]
     fn unset_variable_points_at_its_place() {
         let text = "data_root: data\noutput_root: s3://${NOPE}/x\n";
-        let errs = Workspace::from_str(Path::new("/w"), Path::new("c.yaml"), text, &Overrides::default(), &env).unwrap_err();
+        let errs =
+            Workspace::from_str(Path::new("/w"), Path::new("c.yaml"), text, &Overrides::default(), &env).unwrap_err();
         assert_eq!(errs.len(), 1);
         assert_eq!(errs[0].place, Some(Place { line: 2, column: 19, len: 7 }));
         assert_eq!(interpolate(&SourceText::new("x", "a: $${KEEP}"), &env).unwrap(), "a: ${KEEP}");
         let commented = "# use ${NOPE} here\na: '#${BUCKET}' # ${NOPE}\n";
-        assert_eq!(interpolate(&SourceText::new("x", commented), &env).unwrap(), "# use ${NOPE} here\na: '#acme-reports' # ${NOPE}\n");
+        assert_eq!(
+            interpolate(&SourceText::new("x", commented), &env).unwrap(),
+            "# use ${NOPE} here\na: '#acme-reports' # ${NOPE}\n"
+        );
     }
 }

@@ -44,8 +44,7 @@ impl SourceText {
         for (i, l) in self.text.split_inclusive('\n').enumerate() {
             if i == local {
                 let body = l.trim_end_matches(['\n', '\r']);
-                return offset
-                    + body.char_indices().nth(column.saturating_sub(1)).map_or(body.len(), |(b, _)| b);
+                return offset + body.char_indices().nth(column.saturating_sub(1)).map_or(body.len(), |(b, _)| b);
             }
             offset += l.len();
         }
@@ -136,11 +135,7 @@ impl Diagnostic {
     /// Renders the diagnostic as the terminal shows it: message, `╭─[file:line:col]`,
     /// the snippet with the marked span, and the hint. `color` adds ANSI colours.
     pub fn render(&self, color: bool) -> String {
-        let theme = if color {
-            miette::GraphicalTheme::unicode()
-        } else {
-            miette::GraphicalTheme::unicode_nocolor()
-        };
+        let theme = if color { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() };
         let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(100).with_context_lines(1);
         let mut out = String::new();
         if handler.render_report(&mut out, &Rendered(self)).is_err() {

@@ -87,9 +87,7 @@ impl Default for FiscalYearStart {
 /// Why a period could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PeriodError {
-    #[error(
-        "`{0}` is not a period; write a month `2026-10`, a quarter `2026-Q3`, a year `2026`, or `latest`"
-    )]
+    #[error("`{0}` is not a period; write a month `2026-10`, a quarter `2026-Q3`, a year `2026`, or `latest`")]
     Syntax(String),
     #[error("`{0}` is out of range: months are 01-12 and quarters Q1-Q4")]
     OutOfRange(String),
@@ -129,11 +127,7 @@ impl Period {
 
     /// Fiscal year `fy`, which starts in calendar year `fy`.
     pub fn year(fy: i32, fys: FiscalYearStart) -> Option<Period> {
-        Some(Period {
-            grain: Grain::Year,
-            start: NaiveDate::from_ymd_opt(fy, fys.month(), 1)?,
-            fiscal_year_start: fys,
-        })
+        Some(Period { grain: Grain::Year, start: NaiveDate::from_ymd_opt(fy, fys.month(), 1)?, fiscal_year_start: fys })
     }
 
     /// Parses `2026-10`, `2026-Q3` or `2026`; `latest` is resolved against `today`:
@@ -141,12 +135,7 @@ impl Period {
     ///
     /// # Errors
     /// [`PeriodError`] when the text is none of those forms.
-    pub fn parse(
-        text: &str,
-        grain: Grain,
-        fys: FiscalYearStart,
-        today: NaiveDate,
-    ) -> Result<Period, PeriodError> {
+    pub fn parse(text: &str, grain: Grain, fys: FiscalYearStart, today: NaiveDate) -> Result<Period, PeriodError> {
         let t = text.trim();
         if t.eq_ignore_ascii_case("latest") {
             return Ok(Period::containing(today, grain, fys).previous());
@@ -236,10 +225,7 @@ impl Period {
 
     /// The same period one year earlier.
     pub fn year_ago(&self) -> Period {
-        Period {
-            start: self.start.checked_sub_months(Months::new(12)).unwrap_or(self.start),
-            ..*self
-        }
+        Period { start: self.start.checked_sub_months(Months::new(12)).unwrap_or(self.start), ..*self }
     }
 
     /// The fiscal year this period falls in (named after the calendar year it starts in).

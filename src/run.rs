@@ -65,7 +65,9 @@ pub async fn run_pipeline(
     let run_id = format!(
         "{}-{}",
         started.format("%Y%m%dT%H%M%SZ"),
-        &sha256_hex(format!("{}/{period}/{}/{attempt}", pipeline.name, started.timestamp_nanos_opt().unwrap_or(0)).as_bytes())[..8]
+        &sha256_hex(
+            format!("{}/{period}/{}/{attempt}", pipeline.name, started.timestamp_nanos_opt().unwrap_or(0)).as_bytes()
+        )[..8]
     );
     let mut manifest = RunManifest {
         run_id: run_id.clone(),
@@ -146,7 +148,8 @@ async fn execute(
 
     // Checks on sources gate the steps: no figure is computed from data that failed them.
     on_event(RunEvent::Phase("checking sources"));
-    let is_source = |c: &crate::spec::CheckSpec| c.kind.table().is_some_and(|t| pipeline.sources.iter().any(|s| s.name == t));
+    let is_source =
+        |c: &crate::spec::CheckSpec| c.kind.table().is_some_and(|t| pipeline.sources.iter().any(|s| s.name == t));
     run_checks(&engine, pipeline.checks.iter().filter(|c| is_source(c)), manifest, on_event).await?;
 
     on_event(RunEvent::Phase("running steps"));
@@ -168,7 +171,11 @@ async fn execute(
         crate::kpi::findings::findings(&engine, &results).await
     };
     if !pipeline.kpis.is_empty() || !findings.is_empty() {
-        let report = crate::kpi::findings::FindingsReport { pipeline: pipeline.name.clone(), period: period.to_string(), findings: findings.clone() };
+        let report = crate::kpi::findings::FindingsReport {
+            pipeline: pipeline.name.clone(),
+            period: period.to_string(),
+            findings: findings.clone(),
+        };
         write_json(store, staging, "findings.json", &report, report.findings.len() as u64, manifest, on_event).await?;
     }
     // A quarter's or year's report may show every KPI for each of its months: the steps
@@ -179,7 +186,8 @@ async fn execute(
         && pipeline.reports.iter().any(|r| r.needs_months())
     {
         on_event(RunEvent::Phase("evaluating KPIs per month"));
-        let last_month = crate::period::Period::containing(period.as_of(), crate::period::Grain::Month, pipeline.fiscal_year_start);
+        let last_month =
+            crate::period::Period::containing(period.as_of(), crate::period::Grain::Month, pipeline.fiscal_year_start);
         let monthly = Arc::new(Engine::new(Arc::clone(pipeline), &last_month));
         monthly.register_sources(&ws.data_root).await?;
         monthly.run_steps(&|_| {}).await?;
@@ -201,7 +209,12 @@ async fn execute(
         for f in files {
             let bytes = Bytes::from(f.bytes);
             on_event(RunEvent::Export { path: &f.path, rows: 0 });
-            manifest.outputs.push(OutputRecord { path: f.path.clone(), bytes: bytes.len() as u64, sha256: sha256_hex(&bytes), rows: None });
+            manifest.outputs.push(OutputRecord {
+                path: f.path.clone(),
+                bytes: bytes.len() as u64,
+                sha256: sha256_hex(&bytes),
+                rows: None,
+            });
             store
                 .put(&format!("{staging}/{}", f.path), bytes)
                 .await
@@ -223,7 +236,12 @@ async fn execute(
         let (bytes, rows) = export::encode(&e.table, df, e.format).await.map_err(|err| fail(err.to_string()))?;
         let path = format!("tables/{}.{}", e.file_name, e.format.extension());
         on_event(RunEvent::Export { path: &path, rows });
-        manifest.outputs.push(OutputRecord { path: path.clone(), bytes: bytes.len() as u64, sha256: sha256_hex(&bytes), rows: Some(rows) });
+        manifest.outputs.push(OutputRecord {
+            path: path.clone(),
+            bytes: bytes.len() as u64,
+            sha256: sha256_hex(&bytes),
+            rows: Some(rows),
+        });
         store.put(&format!("{staging}/{path}"), bytes).await.map_err(|err| fail(err.to_string()))?;
     }
     if let Some(report) = &kpis {
@@ -244,7 +262,12 @@ async fn write_json<T: serde::Serialize>(
 ) -> Result<(), Vec<Diagnostic>> {
     let bytes = Bytes::from(serde_json::to_vec_pretty(value).unwrap_or_default());
     on_event(RunEvent::Export { path, rows });
-    manifest.outputs.push(OutputRecord { path: path.into(), bytes: bytes.len() as u64, sha256: sha256_hex(&bytes), rows: Some(rows) });
+    manifest.outputs.push(OutputRecord {
+        path: path.into(),
+        bytes: bytes.len() as u64,
+        sha256: sha256_hex(&bytes),
+        rows: Some(rows),
+    });
     store
         .put(&format!("{staging}/{path}"), bytes)
         .await

@@ -209,14 +209,17 @@ pub async fn main(cli: Cli) -> ExitCode {
         Command::Run { pipelines, period, .. } => run(&ui, &ws, &clock, pipelines, period).await,
         Command::Validate { pipelines, .. } => validate(&ui, &ws, &clock, pipelines).await,
         Command::History { pipeline, limit, json, .. } => history(&ws, pipeline.as_deref(), *limit, *json).await,
-        Command::Backfill { pipeline, from, to, force, .. } => backfill(&ui, &ws, &clock, pipeline, from, to, *force).await,
+        Command::Backfill { pipeline, from, to, force, .. } => {
+            backfill(&ui, &ws, &clock, pipeline, from, to, *force).await
+        }
         Command::Sample(_) => EXIT_OK,
     };
     ExitCode::from(code)
 }
 
 fn pipeline_paths(ws: &Workspace, args: &[String]) -> Vec<PathBuf> {
-    let paths: Vec<PathBuf> = if args.is_empty() { ws.all_pipelines() } else { args.iter().map(|a| ws.pipeline_path(a)).collect() };
+    let paths: Vec<PathBuf> =
+        if args.is_empty() { ws.all_pipelines() } else { args.iter().map(|a| ws.pipeline_path(a)).collect() };
     paths.iter().map(|p| display_path(ws, p)).collect()
 }
 
@@ -260,16 +263,34 @@ async fn run(ui: &Ui, ws: &Workspace, clock: &Clock, args: &[String], period_tex
                 return EXIT_USAGE;
             }
         };
-        eprintln!("▶ {} for {period} ({} to {}), data from {}", pipeline.name, period.start(), period.as_of(), ws.data_root);
+        eprintln!(
+            "▶ {} for {period} ({} to {}), data from {}",
+            pipeline.name,
+            period.start(),
+            period.as_of(),
+            ws.data_root
+        );
         let name = pipeline.name.clone();
         let on_event = |e: RunEvent<'_>| match e {
             RunEvent::Phase(p) => eprintln!("  · {p}"),
             RunEvent::Step(s) => eprintln!("    step  {:<32} {:>8} rows {:>6} ms", s.name, s.rows, s.millis),
             RunEvent::Check(c) => {
-                let mark = if c.passed { "ok" } else if c.blocks() { "FAILED" } else { "warn" };
-                eprintln!("    check {:<48} {mark}{}", c.name, if c.passed { String::new() } else { format!(": {}", c.message) });
+                let mark = if c.passed {
+                    "ok"
+                } else if c.blocks() {
+                    "FAILED"
+                } else {
+                    "warn"
+                };
+                eprintln!(
+                    "    check {:<48} {mark}{}",
+                    c.name,
+                    if c.passed { String::new() } else { format!(": {}", c.message) }
+                );
             }
-            RunEvent::Export { path, .. } if path.ends_with(".pdf") || path.ends_with(".html") => eprintln!("    wrote {path}"),
+            RunEvent::Export { path, .. } if path.ends_with(".pdf") || path.ends_with(".html") => {
+                eprintln!("    wrote {path}")
+            }
             RunEvent::Export { path, rows } => eprintln!("    wrote {path} ({rows} rows)"),
         };
         match run_pipeline(ws, Arc::new(pipeline), period, clock, &on_event).await {
@@ -317,13 +338,17 @@ async fn history(ws: &Workspace, pipeline: Option<&str>, limit: usize, json: boo
         println!("no runs recorded in {}", ws.output_root);
         return EXIT_OK;
     }
-    println!("{:<22} {:<9} {:<10} {:<20} {:>8}  {:<26} {}", "PIPELINE", "PERIOD", "STATUS", "STARTED (UTC)", "SECONDS", "RUN", "PROBLEM");
+    println!(
+        "{:<22} {:<9} {:<10} {:<20} {:>8}  {:<26} PROBLEM",
+        "PIPELINE", "PERIOD", "STATUS", "STARTED (UTC)", "SECONDS", "RUN"
+    );
     for m in &runs {
         let seconds = chrono::DateTime::parse_from_rfc3339(&m.finished_at)
             .ok()
             .zip(chrono::DateTime::parse_from_rfc3339(&m.started_at).ok())
             .map_or_else(|| "—".to_string(), |(end, start)| (end - start).num_seconds().to_string());
-        let status = serde_json::to_value(m.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let status =
+            serde_json::to_value(m.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
         let problem = m.errors.first().map(|e| e.chars().take(60).collect::<String>()).unwrap_or_default();
         println!(
             "{:<22} {:<9} {:<10} {:<20} {:>8}  {:<26} {}",
@@ -370,13 +395,17 @@ async fn backfill(ui: &Ui, ws: &Workspace, clock: &Clock, name: &str, from: &str
     let (total, mut failed, mut skipped) = (periods.len(), 0, 0);
     for (i, period) in periods.into_iter().enumerate() {
         let label = format!("[{}/{total}] {} {period}", i + 1, pipeline.name);
-        if !force && matches!(crate::store::ledger::published(&store, &pipeline.name, &period.to_string()).await, Ok(Some(_))) {
+        if !force
+            && matches!(crate::store::ledger::published(&store, &pipeline.name, &period.to_string()).await, Ok(Some(_)))
+        {
             println!("{label}: already published, skipped (use --force to run it again)");
             skipped += 1;
             continue;
         }
         match run_pipeline(ws, Arc::clone(&pipeline), period, clock, &|_| {}).await {
-            Ok(RunOutcome::Succeeded(m)) => println!("{label}: published ({} files, run {})", m.outputs.len() + 1, m.run_id),
+            Ok(RunOutcome::Succeeded(m)) => {
+                println!("{label}: published ({} files, run {})", m.outputs.len() + 1, m.run_id)
+            }
             Ok(RunOutcome::Failed(m, problems)) => {
                 failed += 1;
                 println!("{label}: FAILED (run {}), nothing published", m.run_id);
@@ -406,7 +435,8 @@ async fn validate(ui: &Ui, ws: &Workspace, clock: &Clock, args: &[String]) -> u8
             ok = false;
             continue;
         };
-        let period = Period::containing(clock.today(&ws.timezone), pipeline.grain, pipeline.fiscal_year_start).previous();
+        let period =
+            Period::containing(clock.today(&ws.timezone), pipeline.grain, pipeline.fiscal_year_start).previous();
         let (name, path) = (pipeline.name.clone(), pipeline.path.display().to_string());
         let (sources, steps, checks) = (pipeline.sources.len(), pipeline.steps.len(), pipeline.checks.len());
         let engine = Engine::new(Arc::new(pipeline), &period);

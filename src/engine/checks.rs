@@ -50,9 +50,13 @@ fn column(name: &str) -> Expr {
 
 fn describe(kind: &CheckKind) -> (String, Vec<String>) {
     match kind {
-        CheckKind::NotNull { table, columns } => (format!("not_null({table}: {})", columns.join(", ")), columns.clone()),
+        CheckKind::NotNull { table, columns } => {
+            (format!("not_null({table}: {})", columns.join(", ")), columns.clone())
+        }
         CheckKind::Unique { table, columns } => (format!("unique({table}: {})", columns.join(", ")), columns.clone()),
-        CheckKind::AcceptedValues { table, column, .. } => (format!("accepted_values({table}.{column})"), vec![column.clone()]),
+        CheckKind::AcceptedValues { table, column, .. } => {
+            (format!("accepted_values({table}.{column})"), vec![column.clone()])
+        }
         CheckKind::RowCountMin { table, min } => (format!("row_count_min({table} ≥ {min})"), vec![]),
         CheckKind::Relationship { table, column, to_table, to_column } => {
             (format!("relationship({table}.{column} → {to_table}.{to_column})"), vec![column.clone()])
@@ -154,13 +158,19 @@ pub async fn run(engine: &Engine, check: &CheckSpec) -> Result<CheckResult, Diag
         }
         kind => {
             let sample = if count > 0 {
-                rows_to_json(&df.limit(0, Some(SAMPLE_ROWS)).map_err(failed_to_run)?.collect().await.map_err(failed_to_run)?)
+                rows_to_json(
+                    &df.limit(0, Some(SAMPLE_ROWS)).map_err(failed_to_run)?.collect().await.map_err(failed_to_run)?,
+                )
             } else {
                 Vec::new()
             };
             let what = match kind {
-                CheckKind::NotNull { table, columns } => format!("rows of `{table}` have a null in {}", columns.join(" or ")),
-                CheckKind::Unique { table, columns } => format!("keys ({}) occur more than once in `{table}`", columns.join(", ")),
+                CheckKind::NotNull { table, columns } => {
+                    format!("rows of `{table}` have a null in {}", columns.join(" or "))
+                }
+                CheckKind::Unique { table, columns } => {
+                    format!("keys ({}) occur more than once in `{table}`", columns.join(", "))
+                }
                 CheckKind::AcceptedValues { table, column, values } => {
                     format!("rows of `{table}` have a `{column}` outside {}", values.join(", "))
                 }

@@ -48,11 +48,7 @@ impl<R: Read> Read for HashingReader<R> {
 ///
 /// # Errors
 /// I/O errors while reading.
-pub fn ingest(
-    reader: impl Read,
-    name: &str,
-    csv: Option<(&CsvSpec, &Schema)>,
-) -> std::io::Result<IngestReport> {
+pub fn ingest(reader: impl Read, name: &str, csv: Option<(&CsvSpec, &Schema)>) -> std::io::Result<IngestReport> {
     let mut hashing = HashingReader { inner: reader, hasher: Sha256::new(), bytes: 0 };
     let mut report = IngestReport::default();
     if let Some((spec, schema)) = csv {
@@ -72,11 +68,8 @@ fn check_rows(
     schema: &Schema,
     report: &mut IngestReport,
 ) -> std::io::Result<()> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(spec.delimiter)
-        .has_headers(spec.header)
-        .flexible(true)
-        .from_reader(reader);
+    let mut rdr =
+        csv::ReaderBuilder::new().delimiter(spec.delimiter).has_headers(spec.header).flexible(true).from_reader(reader);
     let expected = schema.fields().len();
     let mut record = csv::ByteRecord::new();
     loop {
@@ -88,8 +81,11 @@ fn check_rows(
                 _ => {
                     let line = e.position().map_or(0, |p| p.line() as usize);
                     report.bad_rows += 1;
-                    push(report, Diagnostic::new("csv::unreadable-row", format!("line {line}: the row cannot be read: {e}"))
-                        .at(&SourceText::excerpt(name, "", line), Place { line, column: 1, len: 1 }));
+                    push(
+                        report,
+                        Diagnostic::new("csv::unreadable-row", format!("line {line}: the row cannot be read: {e}"))
+                            .at(&SourceText::excerpt(name, "", line), Place { line, column: 1, len: 1 }),
+                    );
                     continue;
                 }
             },
@@ -163,7 +159,13 @@ fn render_row(fields: &[String], delimiter: u8) -> String {
     let d = delimiter as char;
     fields
         .iter()
-        .map(|f| if f.contains(d) || f.contains('"') || f.contains('\n') { format!("\"{}\"", f.replace('"', "\"\"")) } else { f.clone() })
+        .map(|f| {
+            if f.contains(d) || f.contains('"') || f.contains('\n') {
+                format!("\"{}\"", f.replace('"', "\"\""))
+            } else {
+                f.clone()
+            }
+        })
         .collect::<Vec<_>>()
         .join(&d.to_string())
 }
@@ -187,7 +189,9 @@ fn type_phrase(t: &DataType, spec: &CsvSpec) -> String {
     match t {
         DataType::Int32 | DataType::Int64 => "a whole number".into(),
         DataType::Float64 => "a number".into(),
-        DataType::Decimal128(p, s) => format!("a decimal number (decimal({p},{s}), `.` as decimal point, no thousands separator)"),
+        DataType::Decimal128(p, s) => {
+            format!("a decimal number (decimal({p},{s}), `.` as decimal point, no thousands separator)")
+        }
         DataType::Date32 => match &spec.date_format {
             Some(f) => format!("a date in the format `{f}`"),
             None => "a date (YYYY-MM-DD)".into(),
@@ -248,7 +252,8 @@ mod tests {
         let data = "order_id,order_date,amount\nO1,2026-10-01,10.50\nO2,2026-10-02,n/a\nO3,2026-10-03\nO4,2026-13-01,1\nO5,,\n";
         let r = ingest(data.as_bytes(), "orders.csv", Some((&CsvSpec::default(), &schema()))).unwrap();
         assert_eq!((r.rows, r.bad_rows), (5, 3));
-        let places: Vec<_> = r.problems.iter().map(|d| (d.code, d.place.unwrap().line, d.place.unwrap().column)).collect();
+        let places: Vec<_> =
+            r.problems.iter().map(|d| (d.code, d.place.unwrap().line, d.place.unwrap().column)).collect();
         assert_eq!(places, vec![("csv::bad-value", 3, 15), ("csv::field-count", 4, 1), ("csv::bad-value", 5, 4)]);
         assert_eq!(r.bytes, data.len() as u64);
     }

@@ -101,7 +101,9 @@ fn periods_table(period: &Period, fys: crate::period::FiscalYearStart) -> datafu
     let batch = datafusion::arrow::array::RecordBatch::try_new(
         schema.clone(),
         vec![
-            Arc::new(Int64Array::from_iter_values(periods.iter().map(|p| udf::period_index(p.start(), p.grain(), fys)))),
+            Arc::new(Int64Array::from_iter_values(
+                periods.iter().map(|p| udf::period_index(p.start(), p.grain(), fys)),
+            )),
             Arc::new(StringArray::from_iter_values(periods.iter().map(ToString::to_string))),
             Arc::new(Date32Array::from_iter_values(periods.iter().map(|p| days(p.start())))),
             Arc::new(Date32Array::from_iter_values(periods.iter().map(|p| days(p.end())))),
@@ -151,12 +153,9 @@ impl Engine {
     /// # Errors
     /// One diagnostic per source that cannot be registered.
     pub async fn register_sources(&self, data_root: &Root) -> Result<Vec<ResolvedSource>, Vec<Diagnostic>> {
-        let registrations = self
-            .pipeline
-            .sources
-            .iter()
-            .map(|s| sources::register(&self.ctx, s, data_root));
-        let (ok, errs): (Vec<_>, Vec<_>) = futures::future::join_all(registrations).await.into_iter().partition(Result::is_ok);
+        let registrations = self.pipeline.sources.iter().map(|s| sources::register(&self.ctx, s, data_root));
+        let (ok, errs): (Vec<_>, Vec<_>) =
+            futures::future::join_all(registrations).await.into_iter().partition(Result::is_ok);
         if errs.is_empty() {
             Ok(ok.into_iter().flatten().collect())
         } else {
@@ -194,11 +193,16 @@ impl Engine {
                             None => (
                                 format!("{what} reads table `{r}`, which is not defined"),
                                 match did_you_mean(r, defined.iter().copied()) {
-                                    Some(b) => format!("did you mean `{b}`? Tables available here: sources and earlier steps"),
-                                    None => format!(
-                                        "define a source or an earlier step named `{r}`; available here: {}",
-                                        { let mut v: Vec<&str> = defined.iter().copied().collect(); v.sort(); v.join(", ") }
-                                    ),
+                                    Some(b) => {
+                                        format!("did you mean `{b}`? Tables available here: sources and earlier steps")
+                                    }
+                                    None => {
+                                        format!("define a source or an earlier step named `{r}`; available here: {}", {
+                                            let mut v: Vec<&str> = defined.iter().copied().collect();
+                                            v.sort();
+                                            v.join(", ")
+                                        })
+                                    }
                                 },
                             ),
                         };
@@ -210,7 +214,10 @@ impl Engine {
                         );
                     }
                     if ok {
-                        deps.insert(step.name.clone(), refs.into_iter().filter(|r| p.steps.iter().any(|s| s.name == *r)).collect());
+                        deps.insert(
+                            step.name.clone(),
+                            refs.into_iter().filter(|r| p.steps.iter().any(|s| s.name == *r)).collect(),
+                        );
                     }
                 }
             }
@@ -270,7 +277,11 @@ impl Engine {
         }
         for kpi in &self.pipeline.kpis {
             let planned = match crate::kpi::plan_value(self, kpi).await {
-                Ok(df) => df.create_physical_plan().await.map(|_| ()).map_err(|e| sql::sql_diagnostic(&kpi.sql, &format!("KPI `{}`", kpi.id), &e)),
+                Ok(df) => df
+                    .create_physical_plan()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| sql::sql_diagnostic(&kpi.sql, &format!("KPI `{}`", kpi.id), &e)),
                 Err(d) => Err(d),
             };
             if let Err(d) = planned {
@@ -295,7 +306,10 @@ impl Engine {
     ///
     /// # Errors
     /// The problems of the steps that failed (the others still running are awaited).
-    pub async fn run_steps(self: &Arc<Self>, on_step: &(dyn Fn(&StepRecord) + Sync)) -> Result<Vec<StepRecord>, Vec<Diagnostic>> {
+    pub async fn run_steps(
+        self: &Arc<Self>,
+        on_step: &(dyn Fn(&StepRecord) + Sync),
+    ) -> Result<Vec<StepRecord>, Vec<Diagnostic>> {
         let (deps, problems) = self.step_dependencies();
         if !problems.is_empty() {
             return Err(problems);
@@ -324,7 +338,9 @@ impl Engine {
                     records.push(record);
                 }
                 Some(Ok(Err(d))) => failures.push(d),
-                Some(Err(join)) => failures.push(Diagnostic::new("engine::task", format!("a step task failed: {join}"))),
+                Some(Err(join)) => {
+                    failures.push(Diagnostic::new("engine::task", format!("a step task failed: {join}")))
+                }
             }
         }
         if !failures.is_empty() {

@@ -26,19 +26,21 @@ pub fn store_for(url: &url::Url) -> Result<Arc<dyn ObjectStore>, ObjectStoreErro
     let err = |source| ObjectStoreError { url: url.to_string(), source };
     let base = format!("{}://{}", url.scheme(), url.authority());
     let store: Arc<dyn ObjectStore> = match url.scheme() {
-        "s3" | "s3a" => Arc::new(
-            object_store::aws::AmazonS3Builder::from_env().with_url(base).build().map_err(err)?,
-        ),
-        "gs" => Arc::new(
-            object_store::gcp::GoogleCloudStorageBuilder::from_env().with_url(base).build().map_err(err)?,
-        ),
-        "az" | "abfs" | "abfss" => Arc::new(
-            object_store::azure::MicrosoftAzureBuilder::from_env().with_url(base).build().map_err(err)?,
-        ),
+        "s3" | "s3a" => Arc::new(object_store::aws::AmazonS3Builder::from_env().with_url(base).build().map_err(err)?),
+        "gs" => Arc::new(object_store::gcp::GoogleCloudStorageBuilder::from_env().with_url(base).build().map_err(err)?),
+        "az" | "abfs" | "abfss" => {
+            Arc::new(object_store::azure::MicrosoftAzureBuilder::from_env().with_url(base).build().map_err(err)?)
+        }
         "http" | "https" => {
             // Plain http is allowed when the URL says so: the user chose it explicitly.
             let options = object_store::ClientOptions::new().with_allow_http(url.scheme() == "http");
-            Arc::new(object_store::http::HttpBuilder::new().with_url(base).with_client_options(options).build().map_err(err)?)
+            Arc::new(
+                object_store::http::HttpBuilder::new()
+                    .with_url(base)
+                    .with_client_options(options)
+                    .build()
+                    .map_err(err)?,
+            )
         }
         "file" => Arc::new(object_store::local::LocalFileSystem::new()),
         other => {

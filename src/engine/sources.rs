@@ -10,8 +10,8 @@ use datafusion::datasource::file_format::json::JsonFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::logical_expr::{cast, col, lit};
-use datafusion::object_store::{ObjectStore, ObjectStoreExt};
 use datafusion::object_store::path::Path as ObjectPath;
+use datafusion::object_store::{ObjectStore, ObjectStoreExt};
 use datafusion::prelude::SessionContext;
 use futures::TryStreamExt;
 use serde::Serialize;
@@ -71,7 +71,9 @@ pub async fn resolve(spec: &SourceSpec, data_root: &Root) -> Result<(url::Url, D
                 .filter_map(|(p, f)| {
                     let abs = std::path::absolute(&p).ok()?;
                     // Shown relative to the current folder when inside it, as the user would type it.
-                    let shown = std::env::current_dir().ok().and_then(|cwd| abs.strip_prefix(cwd).ok().map(|r| r.display().to_string()));
+                    let shown = std::env::current_dir()
+                        .ok()
+                        .and_then(|cwd| abs.strip_prefix(cwd).ok().map(|r| r.display().to_string()));
                     Some((url::Url::from_file_path(&abs).ok()?, f, shown.unwrap_or_else(|| p.display().to_string())))
                 })
                 .collect()
@@ -95,7 +97,8 @@ pub async fn resolve(spec: &SourceSpec, data_root: &Root) -> Result<(url::Url, D
         }
     }
     let tried = candidates.iter().map(|c| c.2.as_str()).collect::<Vec<_>>().join(", ");
-    Err(source_diag(spec,
+    Err(source_diag(
+        spec,
         "source::not-found",
         format!("source `{}`: no file found (looked for {tried})", spec.name),
         format!("check `location:` and the data root ({data_root}); set another with --data-root or SEXTANT_DATA_ROOT"),
@@ -143,22 +146,24 @@ fn regex_escape(text: &str) -> String {
 ///
 /// # Errors
 /// A diagnostic when the file is missing or unreadable, or a declared column is not in it.
-pub async fn register(
-    ctx: &SessionContext,
-    spec: &SourceSpec,
-    data_root: &Root,
-) -> Result<ResolvedSource, Diagnostic> {
+pub async fn register(ctx: &SessionContext, spec: &SourceSpec, data_root: &Root) -> Result<ResolvedSource, Diagnostic> {
     let (url, format, display) = resolve(spec, data_root).await?;
     if url.scheme() != "file" {
         let store = store_for(&url).map_err(|e| {
-            source_diag(spec, "source::store", e.to_string(), "check the URL and the credentials in the environment".into())
+            source_diag(
+                spec,
+                "source::store",
+                e.to_string(),
+                "check the URL and the credentials in the environment".into(),
+            )
         })?;
         if let Some(key) = store_key(&url) {
             ctx.register_object_store(&key, store);
         }
     }
     let unreadable = |e: datafusion::error::DataFusionError| {
-        source_diag(spec,
+        source_diag(
+            spec,
             "source::unreadable",
             format!("source `{}`: cannot read {display} as {}: {e}", spec.name, format.as_str()),
             "check that the file is what `format:` says it is".into(),
@@ -185,9 +190,12 @@ pub async fn register(
                 None => format!("the file's columns are {}", names.join(", ")),
             };
             declared_missing = Some(
-                Diagnostic::new("source::unknown-column", format!("source `{}`: {display} has no column `{}`", spec.name, c.name))
-                    .at(&spec.file, c.place)
-                    .with_hint(hint),
+                Diagnostic::new(
+                    "source::unknown-column",
+                    format!("source `{}`: {display} has no column `{}`", spec.name, c.name),
+                )
+                .at(&spec.file, c.place)
+                .with_hint(hint),
             );
             break;
         }
@@ -244,7 +252,9 @@ pub async fn register(
                 }
                 let e = match (want.data_type(), &spec.csv.date_format) {
                     (DataType::Utf8, _) => e,
-                    (DataType::Date32, Some(fmt)) if is_text => datafusion::functions::expr_fn::to_date(vec![e, lit(fmt.clone())]),
+                    (DataType::Date32, Some(fmt)) if is_text => {
+                        datafusion::functions::expr_fn::to_date(vec![e, lit(fmt.clone())])
+                    }
                     (t, _) => cast(e, t.clone()),
                 };
                 e.alias(read.name())
@@ -272,7 +282,11 @@ async fn header_schema(url: &url::Url, csv: &CsvSpec) -> Option<SchemaRef> {
         let size = store.head(&path).await.ok()?.size;
         store.get_range(&path, 0..size.min(64 * 1024)).await.ok()?.to_vec()
     };
-    let mut reader = csv::ReaderBuilder::new().delimiter(csv.delimiter).has_headers(false).flexible(true).from_reader(head.as_slice());
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(csv.delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(head.as_slice());
     let first = reader.records().next()?.ok()?;
     let names: Vec<String> = if csv.header {
         first.iter().map(str::to_string).collect()
@@ -290,8 +304,13 @@ async fn header_schema(url: &url::Url, csv: &CsvSpec) -> Option<SchemaRef> {
 /// as diagnostics.
 pub async fn ingest(source: &ResolvedSource) -> Result<InputRecord, Vec<Diagnostic>> {
     let io_err = |e: String| {
-        vec![Diagnostic::new("source::io", format!("source `{}`: reading {} failed: {e}", source.spec.name, source.display))
-            .with_hint("check that the file is readable and complete, then run again")]
+        vec![
+            Diagnostic::new(
+                "source::io",
+                format!("source `{}`: reading {} failed: {e}", source.spec.name, source.display),
+            )
+            .with_hint("check that the file is readable and complete, then run again"),
+        ]
     };
     let csv = (source.format == DataFormat::Csv).then(|| (source.spec.csv.clone(), source.schema.clone()));
     let name = source.display.clone();
@@ -326,16 +345,16 @@ pub async fn ingest(source: &ResolvedSource) -> Result<InputRecord, Vec<Diagnost
         let mut problems = report.problems;
         let shown = problems.len() as u64;
         let summary = Diagnostic::new(
-                "csv::dirty-file",
-                format!(
-                    "source `{}`: {} of {} rows cannot be read as declared{}",
-                    source.spec.name,
-                    report.bad_rows,
-                    report.rows,
-                    if report.bad_rows > shown { format!(" ({shown} shown above)") } else { String::new() }
-                ),
-            )
-            .with_hint("nothing was computed from this file; fix these rows in the export and run again");
+            "csv::dirty-file",
+            format!(
+                "source `{}`: {} of {} rows cannot be read as declared{}",
+                source.spec.name,
+                report.bad_rows,
+                report.rows,
+                if report.bad_rows > shown { format!(" ({shown} shown above)") } else { String::new() }
+            ),
+        )
+        .with_hint("nothing was computed from this file; fix these rows in the export and run again");
         problems.push(Diagnostic { source: Some(SourceText::new(source.display.clone(), "")), ..summary });
         return Err(problems);
     }

@@ -64,7 +64,14 @@ pub async fn plan(
 /// The message of `err` without DataFusion's category prefixes and backtrace.
 pub fn clean_message(err: &DataFusionError) -> String {
     let mut text = err.strip_backtrace();
-    for prefix in ["Error during planning: ", "Schema error: ", "SQL error: ", "Execution error: ", "Arrow error: ", "Optimizer rule "] {
+    for prefix in [
+        "Error during planning: ",
+        "Schema error: ",
+        "SQL error: ",
+        "Execution error: ",
+        "Arrow error: ",
+        "Optimizer rule ",
+    ] {
         while let Some(rest) = text.strip_prefix(prefix) {
             text = rest.to_string();
         }
@@ -81,16 +88,17 @@ pub fn sql_diagnostic(sql: &SqlText, what: &str, err: &DataFusionError) -> Diagn
         .diagnostic()
         .and_then(|d| d.span)
         .map(|s| {
-            let len = if s.end.line == s.start.line { (s.end.column as usize).saturating_sub(s.start.column as usize) } else { 1 };
+            let len = if s.end.line == s.start.line {
+                (s.end.column as usize).saturating_sub(s.start.column as usize)
+            } else {
+                1
+            };
             sql.place(s.start.line as usize, s.start.column as usize, len.max(1))
         })
         .or_else(|| parser_position(&message).map(|(l, c)| sql.place(l, c, 1)))
         .unwrap_or_else(|| sql.place_of(offending_word(&message).as_deref().unwrap_or("")));
     let (code, hint) = hint_for(&full);
-    Diagnostic::new(code, format!("{what}: {message}"))
-        .at(&sql.file, place)
-        .with_label(label_for(code))
-        .with_hint(hint)
+    Diagnostic::new(code, format!("{what}: {message}")).at(&sql.file, place).with_label(label_for(code)).with_hint(hint)
 }
 
 fn label_for(code: &str) -> &'static str {
@@ -132,7 +140,8 @@ fn hint_for(message: &str) -> (&'static str, String) {
         return ("sql::unknown-column", format!("did you mean `{column}`?"));
     }
     if let Some(valid) = message.split("Valid fields are ").nth(1) {
-        let fields: Vec<&str> = valid.trim_end_matches('.').split(", ").map(|f| f.rsplit('.').next().unwrap_or(f)).collect();
+        let fields: Vec<&str> =
+            valid.trim_end_matches('.').split(", ").map(|f| f.rsplit('.').next().unwrap_or(f)).collect();
         let wrong = offending_word(message).unwrap_or_default();
         let hint = match did_you_mean(&wrong, fields.iter().copied()) {
             Some(b) => format!("did you mean `{b}`?"),
@@ -164,6 +173,9 @@ mod tests {
         assert_eq!(offending_word("No field named amountt. Valid fields are orders.amount."), Some("amountt".into()));
         assert_eq!(offending_word("No field named o.amountt. Valid fields are o.amount."), Some("amountt".into()));
         assert_eq!(offending_word("table 'datafusion.public.custmers' not found"), Some("custmers".into()));
-        assert_eq!(parser_position("sql parser error: Expected: end of statement, found: FROM at Line: 3, Column: 7"), Some((3, 7)));
+        assert_eq!(
+            parser_position("sql parser error: Expected: end of statement, found: FROM at Line: 3, Column: 7"),
+            Some((3, 7))
+        );
     }
 }

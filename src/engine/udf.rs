@@ -31,7 +31,12 @@ pub fn period_functions(grain: Grain, fys: FiscalYearStart) -> Vec<ScalarUDF> {
         .into_iter()
         .map(|kind| {
             let input = if kind == Kind::Label { DataType::Int64 } else { DataType::Date32 };
-            ScalarUDF::new_from_impl(PeriodFn { kind, grain, fys, signature: Signature::exact(vec![input], Volatility::Immutable) })
+            ScalarUDF::new_from_impl(PeriodFn {
+                kind,
+                grain,
+                fys,
+                signature: Signature::exact(vec![input], Volatility::Immutable),
+            })
         })
         .collect()
 }
@@ -118,9 +123,15 @@ mod tests {
         assert_eq!(q(d(2026, 6, 30)) + 1, q(d(2026, 7, 1)));
         assert_eq!(q(d(2026, 4, 1)), q(d(2026, 6, 30)));
         assert_eq!(period_at(q(d(2027, 2, 14)), Grain::Quarter, fys).unwrap().to_string(), "2026-Q4");
-        assert_eq!(period_at(period_index(d(2027, 3, 31), Grain::Year, fys), Grain::Year, fys).unwrap().to_string(), "2026");
+        assert_eq!(
+            period_at(period_index(d(2027, 3, 31), Grain::Year, fys), Grain::Year, fys).unwrap().to_string(),
+            "2026"
+        );
         let cal = FiscalYearStart::CALENDAR;
-        assert_eq!(period_at(period_index(d(2024, 2, 29), Grain::Month, cal), Grain::Month, cal).unwrap().to_string(), "2024-02");
+        assert_eq!(
+            period_at(period_index(d(2024, 2, 29), Grain::Month, cal), Grain::Month, cal).unwrap().to_string(),
+            "2024-02"
+        );
         assert_eq!(date_of(0), Some(d(1970, 1, 1)));
     }
 }

@@ -86,7 +86,11 @@ fn biggest_miss(kpis: &[KpiResult]) -> Option<Finding> {
     let (en_dir, zh_dir) = if k.direction == Direction::Lower { ("above", "高于") } else { ("below", "低于") };
     Some(Finding {
         rule: "biggest_miss".into(),
-        en: format!("The biggest miss is {}: {v} against a target of {t}, {} {en_dir} target.", k.labels.en.to_lowercase(), pct(gap)),
+        en: format!(
+            "The biggest miss is {}: {v} against a target of {t}, {} {en_dir} target.",
+            k.labels.en.to_lowercase(),
+            pct(gap)
+        ),
         zh_cn: format!("差距最大的指标是{}：实际 {v}，目标 {t}，{zh_dir}目标 {}。", k.labels.zh_cn, pct(gap)),
     })
 }
@@ -103,8 +107,18 @@ fn biggest_mover(kpis: &[KpiResult]) -> Option<Finding> {
     let (en_dir, zh_verb) = if rel >= 0.0 { ("up", "上升") } else { ("down", "下降") };
     Some(Finding {
         rule: "biggest_mover".into(),
-        en: format!("{} moved the most against {}: {en_dir} {}, from {before} to {now}.", k.labels.en, k.previous.period, pct(rel.abs())),
-        zh_cn: format!("与{}相比变化最大的是{}：{zh_verb} {}，由 {before} 变为 {now}。", k.previous.period, k.labels.zh_cn, pct(rel.abs())),
+        en: format!(
+            "{} moved the most against {}: {en_dir} {}, from {before} to {now}.",
+            k.labels.en,
+            k.previous.period,
+            pct(rel.abs())
+        ),
+        zh_cn: format!(
+            "与{}相比变化最大的是{}：{zh_verb} {}，由 {before} 变为 {now}。",
+            k.previous.period,
+            k.labels.zh_cn,
+            pct(rel.abs())
+        ),
     })
 }
 
@@ -162,14 +176,20 @@ async fn warnings(engine: &Engine) -> Option<Finding> {
     let n = |c| number(b, c, 0).unwrap_or(0.0) as i64;
     let (customers, usage, decline, managers) = (n(0), n(1), n(2), n(3));
     Some(if customers == 0 {
-        Finding { rule: "warnings".into(), en: "No customer triggered a lifecycle warning.".into(), zh_cn: "本期没有客户触发生命周期预警。".into() }
+        Finding {
+            rule: "warnings".into(),
+            en: "No customer triggered a lifecycle warning.".into(),
+            zh_cn: "本期没有客户触发生命周期预警。".into(),
+        }
     } else {
         Finding {
             rule: "warnings".into(),
             en: format!(
                 "{customers} customers need a visit: {usage} with usage down 30% or more and {decline} high-value accounts in decline, across {managers} account managers."
             ),
-            zh_cn: format!("{customers} 位客户需要拜访：{usage} 位使用量下降 30% 以上，{decline} 位高价值客户进入衰退期，涉及 {managers} 位客户经理。"),
+            zh_cn: format!(
+                "{customers} 位客户需要拜访：{usage} 位使用量下降 30% 以上，{decline} 位高价值客户进入衰退期，涉及 {managers} 位客户经理。"
+            ),
         }
     })
 }

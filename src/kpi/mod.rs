@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type};
+use datafusion::execution::FunctionRegistry;
 use datafusion::functions_aggregate::expr_fn::{count_distinct, sum};
 use datafusion::logical_expr::{cast as cast_expr, col, lit};
-use datafusion::execution::FunctionRegistry;
 use datafusion::prelude::DataFrame;
 use serde::{Deserialize, Serialize};
 
@@ -157,9 +157,9 @@ impl<'de> Deserialize<'de> for crate::spec::Unit {
 }
 
 fn kpi_error(kpi: &KpiSpec, message: String) -> Diagnostic {
-    Diagnostic::new("kpi::shape", format!("KPI `{}`: {message}", kpi.id))
-        .at(&kpi.file, kpi.place)
-        .with_hint("the query must return a text column `period` (use `period_of(date)`) and a numeric column named as expected")
+    Diagnostic::new("kpi::shape", format!("KPI `{}`: {message}", kpi.id)).at(&kpi.file, kpi.place).with_hint(
+        "the query must return a text column `period` (use `period_of(date)`) and a numeric column named as expected",
+    )
 }
 
 /// Reads `(period, <column>)` rows into a map; values become `f64`, NaN counts as missing.
@@ -198,46 +198,61 @@ pub async fn plan_value(engine: &Engine, kpi: &KpiSpec) -> Result<DataFrame, Dia
 }
 
 /// Targets per period label, for a table or SQL target.
-async fn target_values(engine: &Engine, kpi: &KpiSpec, period: &Period) -> Result<HashMap<String, Option<f64>>, Diagnostic> {
+async fn target_values(
+    engine: &Engine,
+    kpi: &KpiSpec,
+    period: &Period,
+) -> Result<HashMap<String, Option<f64>>, Diagnostic> {
     let fail = |e: datafusion::error::DataFusionError| {
-        Diagnostic::new("kpi::target", format!("KPI `{}`: its target cannot be computed: {}", kpi.id, sql::clean_message(&e)))
-            .at(&kpi.file, kpi.place)
-            .with_hint("a `metric:` target reads the `targets` source (month, metric, dimension, dimension_value, target)")
+        Diagnostic::new(
+            "kpi::target",
+            format!("KPI `{}`: its target cannot be computed: {}", kpi.id, sql::clean_message(&e)),
+        )
+        .at(&kpi.file, kpi.place)
+        .with_hint("a `metric:` target reads the `targets` source (month, metric, dimension, dimension_value, target)")
     };
-    let batches = match &kpi.target {
-        None | Some(TargetSpec::Value(_)) => return Ok(HashMap::new()),
-        Some(TargetSpec::Sql(query)) => {
-            let state = engine.context().state();
-            let what = format!("the target of KPI `{}`", kpi.id);
-            let stmt = sql::parse(&state, query, &what)?;
-            let plan = sql::plan(&state, query, &what, stmt, engine.params()).await?;
-            DataFrame::new(state, plan).collect().await.map_err(fail)?
-        }
-        Some(TargetSpec::Table { metric, dimension, dimension_value }) => {
-            // A period's target is the sum of its months' targets, and none unless every
-            // month has one (domain.md §2): count the months that do.
-            let month_start = datafusion::functions::expr_fn::to_date(vec![datafusion::functions::expr_fn::concat(vec![
-                col("month"),
-                lit("-01"),
-            ])]);
-            let period_of = engine.context().udf("period_of").map_err(fail)?;
-            let df = engine
-                .context()
-                .table("targets")
-                .await
-                .map_err(fail)?
-                .filter(col("metric").eq(lit(metric.clone())).and(col("dimension").eq(lit(dimension.clone()))).and(col("dimension_value").eq(lit(dimension_value.clone()))))
-                .map_err(fail)?
-                .aggregate(
-                    vec![period_of.call(vec![month_start]).alias("period")],
-                    vec![sum(cast_expr(col("target"), DataType::Float64)).alias("target"), count_distinct(col("month")).alias("months")],
-                )
-                .map_err(fail)?
-                .filter(col("months").eq(lit(period.grain().months() as i64)))
-                .map_err(fail)?;
-            df.collect().await.map_err(fail)?
-        }
-    };
+    let batches =
+        match &kpi.target {
+            None | Some(TargetSpec::Value(_)) => return Ok(HashMap::new()),
+            Some(TargetSpec::Sql(query)) => {
+                let state = engine.context().state();
+                let what = format!("the target of KPI `{}`", kpi.id);
+                let stmt = sql::parse(&state, query, &what)?;
+                let plan = sql::plan(&state, query, &what, stmt, engine.params()).await?;
+                DataFrame::new(state, plan).collect().await.map_err(fail)?
+            }
+            Some(TargetSpec::Table { metric, dimension, dimension_value }) => {
+                // A period's target is the sum of its months' targets, and none unless every
+                // month has one (domain.md §2): count the months that do.
+                let month_start = datafusion::functions::expr_fn::to_date(vec![
+                    datafusion::functions::expr_fn::concat(vec![col("month"), lit("-01")]),
+                ]);
+                let period_of = engine.context().udf("period_of").map_err(fail)?;
+                let df = engine
+                    .context()
+                    .table("targets")
+                    .await
+                    .map_err(fail)?
+                    .filter(
+                        col("metric")
+                            .eq(lit(metric.clone()))
+                            .and(col("dimension").eq(lit(dimension.clone())))
+                            .and(col("dimension_value").eq(lit(dimension_value.clone()))),
+                    )
+                    .map_err(fail)?
+                    .aggregate(
+                        vec![period_of.call(vec![month_start]).alias("period")],
+                        vec![
+                            sum(cast_expr(col("target"), DataType::Float64)).alias("target"),
+                            count_distinct(col("month")).alias("months"),
+                        ],
+                    )
+                    .map_err(fail)?
+                    .filter(col("months").eq(lit(period.grain().months() as i64)))
+                    .map_err(fail)?;
+                df.collect().await.map_err(fail)?
+            }
+        };
     period_values(&batches, "target").map_err(|m| kpi_error(kpi, m))
 }
 
@@ -295,7 +310,8 @@ pub async fn evaluate(engine: &Engine, kpi: &KpiSpec, period: &Period, locale: &
 /// # Errors
 /// The problems of every KPI that failed.
 pub async fn evaluate_all(engine: &Engine, period: &Period, locale: &str) -> Result<Vec<KpiResult>, Vec<Diagnostic>> {
-    let results = futures::future::join_all(engine.pipeline().kpis.iter().map(|k| evaluate(engine, k, period, locale))).await;
+    let results =
+        futures::future::join_all(engine.pipeline().kpis.iter().map(|k| evaluate(engine, k, period, locale))).await;
     let (ok, errs): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
     if errs.is_empty() {
         Ok(ok.into_iter().flatten().collect())

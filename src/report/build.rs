@@ -9,8 +9,8 @@ use super::chart;
 use super::i18n;
 use super::model::*;
 use crate::engine::Engine;
-use crate::kpi::findings::{Finding, format_value};
 use crate::kpi::KpiResult;
+use crate::kpi::findings::{Finding, format_value};
 use crate::period::Period;
 use crate::spec::report::{ChartSource, ColumnFormat, ColumnSpec, Label, ReportSpec, SectionSpec};
 use crate::spec::{Direction, Unit};
@@ -57,7 +57,14 @@ fn signed(text: String, value: f64) -> String {
 
 /// The change shown on a card: relative for amounts and counts, in points for ratios
 /// and scores (a share moving from 20 % to 22 % is "+2.0 pp", not "+10 %").
-fn change_text(k: &KpiResult, other_value: Option<f64>, change_abs: Option<f64>, change_rel: Option<f64>, prefix: &str, locale: Locale) -> Option<String> {
+fn change_text(
+    k: &KpiResult,
+    other_value: Option<f64>,
+    change_abs: Option<f64>,
+    change_rel: Option<f64>,
+    prefix: &str,
+    locale: Locale,
+) -> Option<String> {
     other_value?;
     let pp = if locale == Locale::ZhCn { "个百分点" } else { " pp" };
     let text = match k.unit {
@@ -92,11 +99,25 @@ fn card(k: &KpiResult, period: &Period, locale: Locale) -> KpiCard {
         target: k.target.map(|t| format!("{} {}", i18n::target_label(locale), format_value(t, k.unit))),
         tone: i18n::tone(status),
         status_label: i18n::status_label(status, locale).to_string(),
-        change_previous: change_text(k, k.previous.value, k.previous.change_abs, k.previous.change_rel, i18n::previous_label(period.grain(), locale), locale),
+        change_previous: change_text(
+            k,
+            k.previous.value,
+            k.previous.change_abs,
+            k.previous.change_rel,
+            i18n::previous_label(period.grain(), locale),
+            locale,
+        ),
         change_year_ago: if period.grain() == crate::period::Grain::Year {
             None
         } else {
-            change_text(k, k.year_ago.value, k.year_ago.change_abs, k.year_ago.change_rel, i18n::year_ago_label(locale), locale)
+            change_text(
+                k,
+                k.year_ago.value,
+                k.year_ago.change_abs,
+                k.year_ago.change_rel,
+                i18n::year_ago_label(locale),
+                locale,
+            )
         },
         change_good: good,
         sparkline: k.series.iter().map(|p| p.value).collect(),
@@ -116,7 +137,12 @@ fn number_at(b: &RecordBatch, col: usize, row: usize) -> Option<f64> {
 }
 
 /// Reads `columns` of `table`, at most `limit` rows.
-async fn rows(engine: &Engine, table: &str, columns: &[&str], limit: Option<usize>) -> Result<Vec<RecordBatch>, String> {
+async fn rows(
+    engine: &Engine,
+    table: &str,
+    columns: &[&str],
+    limit: Option<usize>,
+) -> Result<Vec<RecordBatch>, String> {
     let df = engine.context().table(table).await.map_err(|e| e.to_string())?;
     let df = df.select_columns(columns).map_err(|e| e.to_string())?;
     let df = match limit {
@@ -152,10 +178,18 @@ fn format_cell(b: &RecordBatch, col: usize, row: usize, spec: &ColumnSpec, local
     };
     let plain = |text: String| Cell { text, tone: None };
     match format {
-        ColumnFormat::Money => plain(number_at(b, col, row).map_or_else(|| "—".into(), |v| format_value(v, Unit::Currency))),
-        ColumnFormat::Count => plain(number_at(b, col, row).map_or_else(|| "—".into(), |v| format_value(v, Unit::Count))),
-        ColumnFormat::Percent => plain(number_at(b, col, row).map_or_else(|| "—".into(), |v| format_value(v, Unit::Ratio))),
-        ColumnFormat::Number => plain(number_at(b, col, row).map_or_else(|| "—".into(), |v| format!("{:.2}", (v * 100.0).round() / 100.0))),
+        ColumnFormat::Money => {
+            plain(number_at(b, col, row).map_or_else(|| "—".into(), |v| format_value(v, Unit::Currency)))
+        }
+        ColumnFormat::Count => {
+            plain(number_at(b, col, row).map_or_else(|| "—".into(), |v| format_value(v, Unit::Count)))
+        }
+        ColumnFormat::Percent => {
+            plain(number_at(b, col, row).map_or_else(|| "—".into(), |v| format_value(v, Unit::Ratio)))
+        }
+        ColumnFormat::Number => {
+            plain(number_at(b, col, row).map_or_else(|| "—".into(), |v| format!("{:.2}", (v * 100.0).round() / 100.0)))
+        }
         ColumnFormat::Status => {
             let code = text_at(b, col, row).unwrap_or_default();
             match i18n::status_from_code(&code) {
@@ -180,7 +214,12 @@ fn is_numeric(format: ColumnFormat, dt: &DataType) -> bool {
 ///
 /// # Errors
 /// When a table or column a section names cannot be read, or a text template fails.
-pub async fn build(engine: &Engine, spec: &ReportSpec, locale: Locale, run: &RunResults<'_>) -> Result<Report, BuildError> {
+pub async fn build(
+    engine: &Engine,
+    spec: &ReportSpec,
+    locale: Locale,
+    run: &RunResults<'_>,
+) -> Result<Report, BuildError> {
     let zh = locale == Locale::ZhCn;
     let mut theme = Theme::default();
     if let Some(c) = spec.primary.as_deref().and_then(Rgb::parse) {
@@ -193,7 +232,11 @@ pub async fn build(engine: &Engine, spec: &ReportSpec, locale: Locale, run: &Run
     let period_label = i18n::period_label(run.period, locale);
     let mut sections = Vec::new();
     for (i, s) in spec.sections.iter().enumerate() {
-        let section_error = |title: &Label, message: String| BuildError::Section { report: spec.name.clone(), section: title.en.clone(), message };
+        let section_error = |title: &Label, message: String| BuildError::Section {
+            report: spec.name.clone(),
+            section: title.en.clone(),
+            message,
+        };
         let section = match s {
             SectionSpec::Cover { subtitle } => {
                 let labels = i18n::fact_labels(locale);
@@ -222,14 +265,20 @@ pub async fn build(engine: &Engine, spec: &ReportSpec, locale: Locale, run: &Run
                     id: format!("s{i}-scorecard"),
                     title: title.get(zh).into(),
                     intro: intro.as_ref().map(|l| l.get(zh).into()),
-                    body: SectionBody::Scorecard { cards: chosen.into_iter().map(|k| card(k, run.period, locale)).collect() },
+                    body: SectionBody::Scorecard {
+                        cards: chosen.into_iter().map(|k| card(k, run.period, locale)).collect(),
+                    },
                 }
             }
             SectionSpec::Chart { title, intro, source } => {
                 let id = format!("s{i}-chart");
                 let (chart_spec, width, height, caption) = match source {
                     ChartSource::KpiTrend { kpi } => {
-                        let k = run.kpis.iter().find(|k| &k.id == kpi).ok_or_else(|| section_error(title, format!("no KPI `{kpi}` in this run")))?;
+                        let k = run
+                            .kpis
+                            .iter()
+                            .find(|k| &k.id == kpi)
+                            .ok_or_else(|| section_error(title, format!("no KPI `{kpi}` in this run")))?;
                         let label = if zh { k.labels.zh_cn.clone() } else { k.labels.en.clone() };
                         let target = k.series.iter().any(|p| p.target.is_some()).then(|| Series {
                             name: i18n::target_label(locale).into(),
@@ -238,7 +287,10 @@ pub async fn build(engine: &Engine, spec: &ReportSpec, locale: Locale, run: &Run
                         (
                             ChartSpec::Line {
                                 categories: k.series.iter().map(|p| p.period.clone()).collect(),
-                                series: vec![Series { name: label, values: k.series.iter().map(|p| p.value).collect() }],
+                                series: vec![Series {
+                                    name: label,
+                                    values: k.series.iter().map(|p| p.value).collect(),
+                                }],
                                 target,
                                 format: axis_format(k.unit),
                             },
@@ -253,7 +305,10 @@ pub async fn build(engine: &Engine, spec: &ReportSpec, locale: Locale, run: &Run
                         cols.extend(target.iter().map(String::as_str));
                         let batches = rows(engine, table, &cols, None).await.map_err(|m| section_error(title, m))?;
                         let mut categories = Vec::new();
-                        let mut series: Vec<Series> = values.iter().map(|v| Series { name: column_label(v, locale), values: Vec::new() }).collect();
+                        let mut series: Vec<Series> = values
+                            .iter()
+                            .map(|v| Series { name: column_label(v, locale), values: Vec::new() })
+                            .collect();
                         let mut target_values = Vec::new();
                         for b in &batches {
                             for r in 0..b.num_rows() {
@@ -266,8 +321,14 @@ pub async fn build(engine: &Engine, spec: &ReportSpec, locale: Locale, run: &Run
                                 }
                             }
                         }
-                        let target = target.as_ref().map(|t| Series { name: column_label(t, locale), values: target_values });
-                        (ChartSpec::Bars { categories, series, target, format: AxisFormat::Money }, CONTENT_WIDTH, 220.0, None)
+                        let target =
+                            target.as_ref().map(|t| Series { name: column_label(t, locale), values: target_values });
+                        (
+                            ChartSpec::Bars { categories, series, target, format: AxisFormat::Money },
+                            CONTENT_WIDTH,
+                            220.0,
+                            None,
+                        )
                     }
                     ChartSource::Funnel { table, category, value, conversion } => {
                         let mut cols = vec![category.as_str(), value.as_str()];
@@ -277,19 +338,28 @@ pub async fn build(engine: &Engine, spec: &ReportSpec, locale: Locale, run: &Run
                         let mut conversions = Vec::new();
                         for b in &batches {
                             for r in 0..b.num_rows() {
-                                stages.push((i18n::code(&text_at(b, 0, r).unwrap_or_default(), locale), number_at(b, 1, r).unwrap_or(0.0)));
+                                stages.push((
+                                    i18n::code(&text_at(b, 0, r).unwrap_or_default(), locale),
+                                    number_at(b, 1, r).unwrap_or(0.0),
+                                ));
                                 conversions.push(if conversion.is_some() { number_at(b, 2, r) } else { None });
                             }
                         }
                         (ChartSpec::Funnel { stages, conversions }, CONTENT_WIDTH, 200.0, None)
                     }
                     ChartSource::Radar { table, axis, series, value, max } => {
-                        let batches = rows(engine, table, &[series.as_str(), axis.as_str(), value.as_str()], None).await.map_err(|m| section_error(title, m))?;
+                        let batches = rows(engine, table, &[series.as_str(), axis.as_str(), value.as_str()], None)
+                            .await
+                            .map_err(|m| section_error(title, m))?;
                         let mut axes: Vec<String> = Vec::new();
                         let mut by_series: Vec<(String, Vec<AxisValue>)> = Vec::new();
                         for b in &batches {
                             for r in 0..b.num_rows() {
-                                let (s, a, v) = (text_at(b, 0, r).unwrap_or_default(), text_at(b, 1, r).unwrap_or_default(), number_at(b, 2, r));
+                                let (s, a, v) = (
+                                    text_at(b, 0, r).unwrap_or_default(),
+                                    text_at(b, 1, r).unwrap_or_default(),
+                                    number_at(b, 2, r),
+                                );
                                 if !axes.contains(&a) {
                                     axes.push(a.clone());
                                 }
@@ -305,7 +375,10 @@ pub async fn build(engine: &Engine, spec: &ReportSpec, locale: Locale, run: &Run
                             .into_iter()
                             .map(|(name, points)| Series {
                                 name: i18n::code(&name, locale),
-                                values: axes.iter().map(|a| points.iter().find(|(x, _)| x == a).and_then(|(_, v)| *v)).collect(),
+                                values: axes
+                                    .iter()
+                                    .map(|a| points.iter().find(|(x, _)| x == a).and_then(|(_, v)| *v))
+                                    .collect(),
                             })
                             .collect();
                         let axes = axes.iter().map(|a| i18n::code(a, locale)).collect();
@@ -313,11 +386,19 @@ pub async fn build(engine: &Engine, spec: &ReportSpec, locale: Locale, run: &Run
                     }
                 };
                 let chart = chart::chart(&id, title.get(zh), chart_spec, width, height, &theme, locale, caption);
-                Section { id, title: title.get(zh).into(), intro: intro.as_ref().map(|l| l.get(zh).into()), body: SectionBody::Chart { chart } }
+                Section {
+                    id,
+                    title: title.get(zh).into(),
+                    intro: intro.as_ref().map(|l| l.get(zh).into()),
+                    body: SectionBody::Chart { chart },
+                }
             }
             SectionSpec::Table { title, intro, table, columns, empty, limit } => {
-                let columns: Vec<ColumnSpec> =
-                    columns.iter().filter(|c| c.locale.as_deref().is_none_or(|l| l == locale.code())).cloned().collect();
+                let columns: Vec<ColumnSpec> = columns
+                    .iter()
+                    .filter(|c| c.locale.as_deref().is_none_or(|l| l == locale.code()))
+                    .cloned()
+                    .collect();
                 let names: Vec<&str> = columns.iter().map(|c| c.column.as_str()).collect();
                 let batches = rows(engine, table, &names, *limit).await.map_err(|m| section_error(title, m))?;
                 let mut out_rows = Vec::new();
@@ -327,7 +408,8 @@ pub async fn build(engine: &Engine, spec: &ReportSpec, locale: Locale, run: &Run
                         numeric[j] = is_numeric(c.format, b.column(j).data_type());
                     }
                     for r in 0..b.num_rows() {
-                        out_rows.push(columns.iter().enumerate().map(|(j, c)| format_cell(b, j, r, c, locale)).collect());
+                        out_rows
+                            .push(columns.iter().enumerate().map(|(j, c)| format_cell(b, j, r, c, locale)).collect());
                     }
                 }
                 Section {
@@ -339,17 +421,26 @@ pub async fn build(engine: &Engine, spec: &ReportSpec, locale: Locale, run: &Run
                             columns: columns
                                 .iter()
                                 .zip(&numeric)
-                                .map(|(c, n)| Column { label: c.label.get(zh).into(), align: if *n { Align::Right } else { Align::Left } })
+                                .map(|(c, n)| Column {
+                                    label: c.label.get(zh).into(),
+                                    align: if *n { Align::Right } else { Align::Left },
+                                })
                                 .collect(),
                             rows: out_rows,
-                            empty_text: empty.as_ref().map_or_else(|| i18n::no_data(locale).to_string(), |l| l.get(zh).into()),
+                            empty_text: empty
+                                .as_ref()
+                                .map_or_else(|| i18n::no_data(locale).to_string(), |l| l.get(zh).into()),
                         },
                     },
                 }
             }
             SectionSpec::KpiMonths { title, intro } => {
                 let months: Vec<Period> = {
-                    let mut m = vec![Period::containing(run.period.start(), crate::period::Grain::Month, run.period.fiscal_year_start())];
+                    let mut m = vec![Period::containing(
+                        run.period.start(),
+                        crate::period::Grain::Month,
+                        run.period.fiscal_year_start(),
+                    )];
                     while let Some(next) = m.last().map(Period::shift_one).filter(|p| p.start() < run.period.end()) {
                         m.push(next);
                     }
@@ -360,7 +451,10 @@ pub async fn build(engine: &Engine, spec: &ReportSpec, locale: Locale, run: &Run
                 let rows_out = month_kpis
                     .iter()
                     .map(|k| {
-                        let mut row = vec![Cell { text: if zh { k.labels.zh_cn.clone() } else { k.labels.en.clone() }, tone: None }];
+                        let mut row = vec![Cell {
+                            text: if zh { k.labels.zh_cn.clone() } else { k.labels.en.clone() },
+                            tone: None,
+                        }];
                         for label in &labels {
                             let point = k.series.iter().find(|p| &p.period == label);
                             let value = point.and_then(|p| p.value);
@@ -373,25 +467,36 @@ pub async fn build(engine: &Engine, spec: &ReportSpec, locale: Locale, run: &Run
                         row
                     })
                     .collect();
-                let mut columns = vec![Column { label: if zh { "指标".into() } else { "KPI".into() }, align: Align::Left }];
-                columns.extend(months.iter().map(|m| Column { label: i18n::period_label(m, locale), align: Align::Right }));
+                let mut columns =
+                    vec![Column { label: if zh { "指标".into() } else { "KPI".into() }, align: Align::Left }];
+                columns.extend(
+                    months.iter().map(|m| Column { label: i18n::period_label(m, locale), align: Align::Right }),
+                );
                 Section {
                     id: format!("s{i}-months"),
                     title: title.get(zh).into(),
                     intro: intro.as_ref().map(|l| l.get(zh).into()),
-                    body: SectionBody::Table { table: Table { columns, rows: rows_out, empty_text: i18n::no_data(locale).into() } },
+                    body: SectionBody::Table {
+                        table: Table { columns, rows: rows_out, empty_text: i18n::no_data(locale).into() },
+                    },
                 }
             }
             SectionSpec::Misses { title, intro, contributors } => {
                 // Biggest contributors: the first row of each dimension (the table is ranked by gap).
                 let mut biggest: Vec<(String, String, f64)> = Vec::new();
                 if let Some(table) = contributors {
-                    let batches = rows(engine, table, &["dimension", "key", "gap"], None).await.map_err(|m| section_error(title, m))?;
+                    let batches = rows(engine, table, &["dimension", "key", "gap"], None)
+                        .await
+                        .map_err(|m| section_error(title, m))?;
                     for b in &batches {
                         for r in 0..b.num_rows() {
                             let dim = text_at(b, 0, r).unwrap_or_default();
                             if !biggest.iter().any(|(d, _, _)| *d == dim) {
-                                biggest.push((dim, text_at(b, 1, r).unwrap_or_default(), number_at(b, 2, r).unwrap_or(0.0)));
+                                biggest.push((
+                                    dim,
+                                    text_at(b, 1, r).unwrap_or_default(),
+                                    number_at(b, 2, r).unwrap_or(0.0),
+                                ));
                             }
                         }
                     }
@@ -413,7 +518,14 @@ pub async fn build(engine: &Engine, spec: &ReportSpec, locale: Locale, run: &Run
                         let contributor = if k.id.starts_with("revenue") && !biggest.is_empty() {
                             biggest
                                 .iter()
-                                .map(|(d, key, g)| format!("{}: {} ({short} {})", i18n::code(d, locale), i18n::code(key, locale), format_value(*g, Unit::Currency)))
+                                .map(|(d, key, g)| {
+                                    format!(
+                                        "{}: {} ({short} {})",
+                                        i18n::code(d, locale),
+                                        i18n::code(key, locale),
+                                        format_value(*g, Unit::Currency)
+                                    )
+                                })
                                 .collect::<Vec<_>>()
                                 .join("; ")
                         } else {
@@ -441,9 +553,19 @@ pub async fn build(engine: &Engine, spec: &ReportSpec, locale: Locale, run: &Run
                     intro: intro.as_ref().map(|l| l.get(zh).into()),
                     body: SectionBody::Table {
                         table: Table {
-                            columns: labels.iter().map(|(en, zh_label, align)| Column { label: if zh { (*zh_label).into() } else { (*en).into() }, align: *align }).collect(),
+                            columns: labels
+                                .iter()
+                                .map(|(en, zh_label, align)| Column {
+                                    label: if zh { (*zh_label).into() } else { (*en).into() },
+                                    align: *align,
+                                })
+                                .collect(),
                             rows: rows_out,
-                            empty_text: if zh { "所有有目标的指标均已达成。".into() } else { "Every KPI with a target is on track.".into() },
+                            empty_text: if zh {
+                                "所有有目标的指标均已达成。".into()
+                            } else {
+                                "Every KPI with a target is on track.".into()
+                            },
                         },
                     },
                 }
@@ -452,7 +574,9 @@ pub async fn build(engine: &Engine, spec: &ReportSpec, locale: Locale, run: &Run
                 id: format!("s{i}-findings"),
                 title: title.get(zh).into(),
                 intro: None,
-                body: SectionBody::Findings { items: run.findings.iter().map(|f| if zh { f.zh_cn.clone() } else { f.en.clone() }).collect() },
+                body: SectionBody::Findings {
+                    items: run.findings.iter().map(|f| if zh { f.zh_cn.clone() } else { f.en.clone() }).collect(),
+                },
             },
             SectionSpec::Text { title, template } => {
                 let mut hb = handlebars::Handlebars::new();
@@ -469,11 +593,22 @@ pub async fn build(engine: &Engine, spec: &ReportSpec, locale: Locale, run: &Run
                     }))).collect::<serde_json::Map<_, _>>(),
                     "findings": run.findings.iter().map(|f| if zh { &f.zh_cn } else { &f.en }).collect::<Vec<_>>(),
                 });
-                let text = hb
-                    .render_template(template, &data)
-                    .map_err(|e| BuildError::Template { report: spec.name.clone(), section: title.en.clone(), message: e.to_string() })?;
-                let paragraphs = text.split("\n\n").map(|p| p.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|p| !p.is_empty()).collect();
-                Section { id: format!("s{i}-text"), title: title.get(zh).into(), intro: None, body: SectionBody::Text { paragraphs } }
+                let text = hb.render_template(template, &data).map_err(|e| BuildError::Template {
+                    report: spec.name.clone(),
+                    section: title.en.clone(),
+                    message: e.to_string(),
+                })?;
+                let paragraphs = text
+                    .split("\n\n")
+                    .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .filter(|p| !p.is_empty())
+                    .collect();
+                Section {
+                    id: format!("s{i}-text"),
+                    title: title.get(zh).into(),
+                    intro: None,
+                    body: SectionBody::Text { paragraphs },
+                }
             }
         };
         sections.push(section);

@@ -19,8 +19,7 @@ use std::path::{Path, PathBuf};
 
 static NOTO_SANS_REGULAR: &[u8] = include_bytes!("../../report-templates/fonts/NotoSans-Regular.ttf");
 static NOTO_SANS_BOLD: &[u8] = include_bytes!("../../report-templates/fonts/NotoSans-Bold.ttf");
-static DROID_SANS_FALLBACK: &[u8] =
-    include_bytes!("../../report-templates/fonts/DroidSansFallbackFull.ttf");
+static DROID_SANS_FALLBACK: &[u8] = include_bytes!("../../report-templates/fonts/DroidSansFallbackFull.ttf");
 
 /// Why a font could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -78,8 +77,7 @@ impl Fonts {
     pub fn with_extra(mut self, files: &[(PathBuf, usize)]) -> Result<Fonts, FontError> {
         let mut added = Vec::new();
         for (path, index) in files {
-            let bytes = std::fs::read(path)
-                .map_err(|source| FontError::Read { path: path.clone(), source })?;
+            let bytes = std::fs::read(path).map_err(|source| FontError::Read { path: path.clone(), source })?;
             let count = face_count(&bytes);
             if *index >= count {
                 return Err(FontError::NoSuchFace { path: path.clone(), index: *index, count });
@@ -220,9 +218,8 @@ impl Face {
         if num_h_metrics == 0 || hmtx.len() < 4 * num_h_metrics {
             return Err(err("bad `hmtx` table"));
         }
-        let advances = (0..num_glyphs as usize)
-            .map(|g| be_u16(hmtx, 4 * g.min(num_h_metrics - 1)).unwrap_or(0))
-            .collect();
+        let advances =
+            (0..num_glyphs as usize).map(|g| be_u16(hmtx, 4 * g.min(num_h_metrics - 1)).unwrap_or(0)).collect();
         let weight = table(b"OS/2").and_then(|os2| be_u16(os2, 4)).unwrap_or(400);
         let outlines = if tables.contains_key(b"glyf") && tables.contains_key(b"loca") {
             Outlines::TrueType { long_loca }

@@ -48,7 +48,8 @@ fn registry() -> Result<Handlebars<'static>, HtmlError> {
 /// name and line.
 pub fn render(report: &Report) -> Result<String, HtmlError> {
     let hb = registry()?;
-    let mut model = serde_json::to_value(report).map_err(|e| HtmlError::Template { template: "layout.hbs".into(), message: e.to_string() })?;
+    let mut model = serde_json::to_value(report)
+        .map_err(|e| HtmlError::Template { template: "layout.hbs".into(), message: e.to_string() })?;
     // The scorecard's sparklines are drawn by the chart module, like every other chart.
     if let Some(sections) = model.get_mut("sections").and_then(|s| s.as_array_mut()) {
         for (section, source) in sections.iter_mut().zip(&report.sections) {

@@ -64,8 +64,20 @@ pub fn no_data(locale: Locale) -> &'static str {
     pick(locale, "No data", "无数据")
 }
 
-const MONTHS_EN: [&str; 12] =
-    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+const MONTHS_EN: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
 
 /// "October 2026" / "2026年10月"; "Q3 2026" / "2026年第3季度"; "2026" / "2026年度".
 /// Fiscal quarters and years say so: "FY2026 Q1" / "2026财年第1季度".
@@ -73,8 +85,16 @@ pub fn period_label(period: &Period, locale: Locale) -> String {
     let fiscal = period.fiscal_year_start().month() != 1;
     let label = period.to_string();
     match (period.grain(), locale) {
-        (Grain::Month, Locale::En) => format!("{} {}", MONTHS_EN[period.start().format("%m").to_string().parse::<usize>().unwrap_or(1) - 1], period.start().format("%Y")),
-        (Grain::Month, Locale::ZhCn) => format!("{}年{}月", period.start().format("%Y"), period.start().format("%m").to_string().trim_start_matches('0')),
+        (Grain::Month, Locale::En) => format!(
+            "{} {}",
+            MONTHS_EN[period.start().format("%m").to_string().parse::<usize>().unwrap_or(1) - 1],
+            period.start().format("%Y")
+        ),
+        (Grain::Month, Locale::ZhCn) => format!(
+            "{}年{}月",
+            period.start().format("%Y"),
+            period.start().format("%m").to_string().trim_start_matches('0')
+        ),
         (Grain::Quarter, _) => {
             let (fy, q) = label.split_once("-Q").unwrap_or((&label, "?"));
             match (locale, fiscal) {
@@ -84,8 +104,20 @@ pub fn period_label(period: &Period, locale: Locale) -> String {
                 (Locale::ZhCn, true) => format!("{fy}财年第{q}季度"),
             }
         }
-        (Grain::Year, Locale::En) => if fiscal { format!("FY{label}") } else { label },
-        (Grain::Year, Locale::ZhCn) => if fiscal { format!("{label}财年") } else { format!("{label}年度") },
+        (Grain::Year, Locale::En) => {
+            if fiscal {
+                format!("FY{label}")
+            } else {
+                label
+            }
+        }
+        (Grain::Year, Locale::ZhCn) => {
+            if fiscal {
+                format!("{label}财年")
+            } else {
+                format!("{label}年度")
+            }
+        }
     }
 }
 
@@ -149,7 +181,11 @@ pub fn chrome(locale: Locale) -> super::model::ChromeLabels {
 
 /// Labels of the cover's facts.
 pub fn fact_labels(locale: Locale) -> [&'static str; 4] {
-    if locale == Locale::ZhCn { ["报告期", "数据截至", "运行编号", "生成时间"] } else { ["Period", "Data as of", "Run", "Generated"] }
+    if locale == Locale::ZhCn {
+        ["报告期", "数据截至", "运行编号", "生成时间"]
+    } else {
+        ["Period", "Data as of", "Run", "Generated"]
+    }
 }
 
 #[cfg(test)]

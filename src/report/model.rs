@@ -226,13 +226,27 @@ pub struct Table {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SectionBody {
     /// The cover page: title, subtitle and facts (period, as-of date, run id).
-    Cover { title: String, subtitle: String, facts: Vec<(String, String)> },
-    Scorecard { cards: Vec<KpiCard> },
-    Chart { chart: Chart },
-    Table { table: Table },
-    Findings { items: Vec<String> },
+    Cover {
+        title: String,
+        subtitle: String,
+        facts: Vec<(String, String)>,
+    },
+    Scorecard {
+        cards: Vec<KpiCard>,
+    },
+    Chart {
+        chart: Chart,
+    },
+    Table {
+        table: Table,
+    },
+    Findings {
+        items: Vec<String>,
+    },
     /// Free text from a template: paragraphs of plain text.
-    Text { paragraphs: Vec<String> },
+    Text {
+        paragraphs: Vec<String>,
+    },
 }
 
 /// A section: a heading and its body. A cover has no heading.

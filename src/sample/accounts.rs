@@ -34,21 +34,14 @@ pub(crate) const SURVEY_COLUMNS: [Column; 4] = [
     col("csat_score", Kind::Int),
 ];
 
-pub(crate) const USAGE_COLUMNS: [Column; 3] = [
-    col("month", Kind::Month),
-    col("customer_id", Kind::Text),
-    col("active_hours", Kind::Tenths),
-];
+pub(crate) const USAGE_COLUMNS: [Column; 3] =
+    [col("month", Kind::Month), col("customer_id", Kind::Text), col("active_hours", Kind::Tenths)];
 
 /// Writes the customer accounts in id order.
 ///
 /// # Errors
 /// Any write error of the sink.
-pub(crate) fn write_customers(
-    seed: u64,
-    customers: &[Customer],
-    sink: &mut TableSink<'_>,
-) -> Result<(), SampleError> {
+pub(crate) fn write_customers(seed: u64, customers: &[Customer], sink: &mut TableSink<'_>) -> Result<(), SampleError> {
     for (i, c) in customers.iter().enumerate() {
         let id = customer_id(i);
         let name = customer_name(seed, i, c.industry);
@@ -110,8 +103,7 @@ pub(crate) fn write_contracts(
             let end = year_later_minus_one(start);
             let renewed = if end > decided_until {
                 None
-            } else if c.churns() && end >= cal.start(c.last_month) - RENEWAL_DECIDED_DAYS_BEFORE_END
-            {
+            } else if c.churns() && end >= cal.start(c.last_month) - RENEWAL_DECIDED_DAYS_BEFORE_END {
                 // The contract running out when the customer stops buying is not renewed.
                 Some(false)
             } else if c.declining && end >= cal.start(cal.len() - 6) {
@@ -146,11 +138,7 @@ pub(crate) fn surveys_per_month(customers: usize) -> u64 {
 /// customers are mostly detractors.
 fn survey_answer(rng: &mut Rng, unhappy: bool) -> (i64, i64) {
     // Detractors (0-6), passives (7-8), promoters (9-10).
-    let group = if unhappy {
-        rng.weighted(&[0.67, 0.25, 0.08])
-    } else {
-        rng.weighted(&[0.22, 0.33, 0.45])
-    };
+    let group = if unhappy { rng.weighted(&[0.67, 0.25, 0.08]) } else { rng.weighted(&[0.22, 0.33, 0.45]) };
     let nps = match group {
         0 => rng.range(0, 6),
         1 => rng.range(7, 8),
@@ -185,9 +173,8 @@ pub(crate) fn write_surveys(
             let mut rng = Rng::stream(seed, &[stream::SURVEYS, month as u64, k]);
             // Only customers buying that month are asked; a bounded number of tries keeps
             // this cheap when few are.
-            let Some(customer) = (0..30)
-                .map(|_| rng.below(customers.len() as u64) as usize)
-                .find(|&i| customers[i].buys_in(month))
+            let Some(customer) =
+                (0..30).map(|_| rng.below(customers.len() as u64) as usize).find(|&i| customers[i].buys_in(month))
             else {
                 continue;
             };
@@ -197,18 +184,9 @@ pub(crate) fn write_surveys(
         }
         answers.sort_unstable();
         for &(day, customer, _, nps, csat) in &answers {
-            let nps = if bad_nps_rows.binary_search(&row).is_ok() {
-                11
-            } else {
-                nps
-            };
+            let nps = if bad_nps_rows.binary_search(&row).is_ok() { 11 } else { nps };
             let id = customer_id(customer);
-            sink.row(&[
-                Cell::Date(day),
-                Cell::Text(&id),
-                Cell::Int(nps),
-                Cell::Int(csat),
-            ])?;
+            sink.row(&[Cell::Date(day), Cell::Text(&id), Cell::Int(nps), Cell::Int(csat)])?;
             row += 1;
         }
     }
@@ -228,11 +206,7 @@ pub(crate) fn write_usage(
     let len = cal.len();
     let ids: Vec<String> = (0..customers.len()).map(customer_id).collect();
     for month in 0..len {
-        let holiday = if cal.month_of_year(month) == 2 {
-            0.93
-        } else {
-            1.0
-        };
+        let holiday = if cal.month_of_year(month) == 2 { 0.93 } else { 1.0 };
         let growth = 1.0 + 0.03 * f64::from(month) / 12.0;
         for (i, c) in customers.iter().enumerate() {
             // Usage lingers one month after the last order, at a trickle.
@@ -268,19 +242,9 @@ pub(crate) fn write_usage(
             } else {
                 1.0
             };
-            let hours = c.usage_hours
-                * growth
-                * holiday
-                * onboarding
-                * churning
-                * declining
-                * rng.between(0.93, 1.07);
+            let hours = c.usage_hours * growth * holiday * onboarding * churning * declining * rng.between(0.93, 1.07);
             let tenths = ((hours * 10.0).round() as i64).max(1);
-            sink.row(&[
-                Cell::Month(cal.abs(month)),
-                Cell::Text(&ids[i]),
-                Cell::Tenths(tenths),
-            ])?;
+            sink.row(&[Cell::Month(cal.abs(month)), Cell::Text(&ids[i]), Cell::Tenths(tenths)])?;
         }
     }
     Ok(())

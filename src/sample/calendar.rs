@@ -45,10 +45,7 @@ impl Calendar {
     pub(crate) fn new(end_year: i32, end_month: u32, months: u32) -> Self {
         let end = end_year * 12 + end_month as i32 - 1;
         let len = months as i32;
-        Self {
-            first: end - (len - 1),
-            len,
-        }
+        Self { first: end - (len - 1), len }
     }
 
     /// Number of months of history.

@@ -48,10 +48,7 @@ pub(crate) struct OrderDirtPlan {
 impl OrderDirtPlan {
     /// No damage at all (`dirty: false`).
     pub(crate) fn none() -> Self {
-        Self {
-            events: Vec::new(),
-            applied: Vec::new(),
-        }
+        Self { events: Vec::new(), applied: Vec::new() }
     }
 
     /// A handful of each kind; the kinds a Parquet column cannot hold only when `csv`.
@@ -67,10 +64,7 @@ impl OrderDirtPlan {
             OrderDirt::ChannelSpelling("Partner"),
         ];
         for k in 0..3 {
-            kinds.push(OrderDirt::UnknownCustomer(format!(
-                "C{:04}",
-                customers + 1 + 37 * k
-            )));
+            kinds.push(OrderDirt::UnknownCustomer(format!("C{:04}", customers + 1 + 37 * k)));
         }
         if csv {
             kinds.extend([
@@ -92,11 +86,7 @@ impl OrderDirtPlan {
                 // Neither in the first month, where the damage would hide among start-up
                 // effects, nor in the last, so that damage due on a line past the end of a
                 // small month still lands on a later one.
-                let month = if len > 2 {
-                    1 + rng.below(len as u64 - 2) as i32
-                } else {
-                    0
-                };
+                let month = if len > 2 { 1 + rng.below(len as u64 - 2) as i32 } else { 0 };
                 (month, rng.below(spread), kind)
             })
             .collect();
@@ -106,12 +96,7 @@ impl OrderDirtPlan {
     }
 
     /// The damage for the line at `(month, line)` with this unit price, if any is due.
-    pub(crate) fn take(
-        &mut self,
-        month: i32,
-        line: u64,
-        unit_price_cents: i64,
-    ) -> Option<OrderDirt> {
+    pub(crate) fn take(&mut self, month: i32, line: u64, unit_price_cents: i64) -> Option<OrderDirt> {
         for (k, (m, l, kind)) in self.events.iter().enumerate() {
             if (*m, *l) > (month, line) {
                 break;

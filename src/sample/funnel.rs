@@ -48,13 +48,7 @@ struct Deal {
     lost_to: Option<&'static str>,
 }
 
-fn draw_deal(
-    seed: u64,
-    cal: &Calendar,
-    customers: &[Customer],
-    month: i32,
-    draw: u64,
-) -> Option<Deal> {
+fn draw_deal(seed: u64, cal: &Calendar, customers: &[Customer], month: i32, draw: u64) -> Option<Deal> {
     let len = cal.len();
     let mut rng = Rng::stream(seed, &[stream::OPPORTUNITIES, month as u64, draw]);
     let created = cal.start(month) + rng.below(cal.days_in(month) as u64) as i32;
@@ -68,13 +62,7 @@ fn draw_deal(
     let channel = if rng.chance(0.75) {
         c.channel
     } else {
-        rng.weighted(&CHANNELS.map(|ch| {
-            if c.enterprise {
-                ch.enterprise_weight
-            } else {
-                ch.sme_weight
-            }
-        }))
+        rng.weighted(&CHANNELS.map(|ch| if c.enterprise { ch.enterprise_weight } else { ch.sme_weight }))
     };
     // Deals negotiated from a month before the last quarter close in it.
     let contested = month >= len - 4;
@@ -98,16 +86,8 @@ fn draw_deal(
     let won = top == 4;
     // Sales cycles lengthen a little over the history (domain.md §3 `sales_cycle_days`).
     let drift = (6.0 * f64::from(month) / f64::from(len)).floor() as i64;
-    let cycle = if won {
-        14 + rng.range(0, 30) + drift
-    } else {
-        8 + 7 * top as i64 + rng.range(0, 20)
-    } as i32;
-    let amount = if c.enterprise {
-        rng.range(300, 2_500) * 10_000
-    } else {
-        rng.range(30, 400) * 10_000
-    };
+    let cycle = if won { 14 + rng.range(0, 30) + drift } else { 8 + 7 * top as i64 + rng.range(0, 20) } as i32;
+    let amount = if c.enterprise { rng.range(300, 2_500) * 10_000 } else { rng.range(30, 400) * 10_000 };
     let closes = created + cycle;
 
     let mut deal = Deal {
@@ -126,9 +106,7 @@ fn draw_deal(
     if closes > cal.as_of() {
         // Still open at the end of the history: at the stage its elapsed time reached.
         let elapsed = f64::from(cal.as_of() - created) / f64::from(cycle);
-        let reached = ((elapsed * (top + 1) as f64).floor() as usize)
-            .min(top)
-            .min(3);
+        let reached = ((elapsed * (top + 1) as f64).floor() as usize).min(top).min(3);
         deal.stage = reached;
         deal.max_stage = reached;
         deal.lost = false;

@@ -13,8 +13,7 @@ use super::sales::Ledger;
 use super::sink::{Cell, Column, Kind, TableSink, col};
 use super::world::{COMPETITORS, PRICED_PRODUCTS, PRODUCTS, REGIONS, season, stream, unit_price};
 
-pub(crate) const COMPETITOR_COLUMNS: [Column; 2] =
-    [col("competitor_id", Kind::Text), col("name", Kind::Text)];
+pub(crate) const COMPETITOR_COLUMNS: [Column; 2] = [col("competitor_id", Kind::Text), col("name", Kind::Text)];
 
 pub(crate) const SCORE_COLUMNS: [Column; 5] = [
     col("month", Kind::Month),
@@ -31,11 +30,8 @@ pub(crate) const PRICE_COLUMNS: [Column; 4] = [
     col("price", Kind::Money),
 ];
 
-pub(crate) const MARKET_COLUMNS: [Column; 3] = [
-    col("month", Kind::Month),
-    col("segment", Kind::Text),
-    col("market_revenue", Kind::Money),
-];
+pub(crate) const MARKET_COLUMNS: [Column; 3] =
+    [col("month", Kind::Month), col("segment", Kind::Text), col("market_revenue", Kind::Money)];
 
 /// The five dimensions of the competitor dissection (五维拆解法).
 const DIMENSIONS: [&str; 5] = ["product", "price", "channel", "service", "customer"];
@@ -81,17 +77,11 @@ fn last_quarter_step(cal: &Calendar, month: i32) -> i32 {
 ///
 /// # Errors
 /// Any write error of the sink.
-pub(crate) fn write_scores(
-    seed: u64,
-    cal: &Calendar,
-    sink: &mut TableSink<'_>,
-) -> Result<(), SampleError> {
+pub(crate) fn write_scores(seed: u64, cal: &Calendar, sink: &mut TableSink<'_>) -> Result<(), SampleError> {
     let ids = scored_ids();
     // A mean-reverting walk per (company, dimension), so scores move slowly month to month.
     let mut drift = [[0.0f64; 5]; 4];
-    let mut rngs: Vec<Rng> = (0..4 * 5)
-        .map(|k| Rng::stream(seed, &[stream::SCORES, k as u64]))
-        .collect();
+    let mut rngs: Vec<Rng> = (0..4 * 5).map(|k| Rng::stream(seed, &[stream::SCORES, k as u64])).collect();
     for month in 0..cal.len() {
         for (who, id) in ids.iter().enumerate() {
             for (d, dimension) in DIMENSIONS.iter().enumerate() {
@@ -99,14 +89,8 @@ pub(crate) fn write_scores(
                 drift[who][d] = 0.7 * drift[who][d] + rng.between(-3.0, 3.0);
                 let contoso_price = *id == "C2" && *dimension == "price";
                 let step = last_quarter_step(cal, month);
-                let boost = if contoso_price {
-                    6.0 * f64::from(step)
-                } else {
-                    0.0
-                };
-                let tenths = (BASE_SCORES[who][d] + drift[who][d] + boost)
-                    .round()
-                    .clamp(0.0, 100.0);
+                let boost = if contoso_price { 6.0 * f64::from(step) } else { 0.0 };
+                let tenths = (BASE_SCORES[who][d] + drift[who][d] + boost).round().clamp(0.0, 100.0);
                 let note = if contoso_price && step > 0 {
                     "price cuts, bundle discounts"
                 } else {
@@ -129,11 +113,7 @@ pub(crate) fn write_scores(
 ///
 /// # Errors
 /// Any write error of the sink.
-pub(crate) fn write_prices(
-    seed: u64,
-    cal: &Calendar,
-    sink: &mut TableSink<'_>,
-) -> Result<(), SampleError> {
+pub(crate) fn write_prices(seed: u64, cal: &Calendar, sink: &mut TableSink<'_>) -> Result<(), SampleError> {
     let ids = scored_ids();
     for month in 0..cal.len() {
         let step = last_quarter_step(cal, month);
@@ -143,8 +123,7 @@ pub(crate) fn write_prices(
                 let price = if who == 0 {
                     ours
                 } else {
-                    let mut rng =
-                        Rng::stream(seed, &[stream::PRICES, month as u64, who as u64, p as u64]);
+                    let mut rng = Rng::stream(seed, &[stream::PRICES, month as u64, who as u64, p as u64]);
                     let mut ratio = PRICE_RATIOS[who - 1];
                     if *id == "C2" {
                         // Contoso undercuts harder through the last quarter.
@@ -199,11 +178,7 @@ pub(crate) fn write_market_size(
             let cents = levels[r] * shape(month) * rng.between(0.97, 1.03);
             // Research estimates are round: to the thousand.
             let rounded = ((cents / 100_000.0).round() as i64).max(1) * 100_000;
-            sink.row(&[
-                Cell::Month(cal.abs(month)),
-                Cell::Text(region.name),
-                Cell::Money(rounded),
-            ])?;
+            sink.row(&[Cell::Month(cal.abs(month)), Cell::Text(region.name), Cell::Money(rounded)])?;
         }
     }
     Ok(())

@@ -120,35 +120,19 @@ pub struct SampleSummary {
 pub enum SampleError {
     /// An option is out of range; `hint` says what to use instead.
     #[error("invalid sample option `{option}`: {problem}; {hint}")]
-    InvalidOption {
-        option: &'static str,
-        problem: String,
-        hint: &'static str,
-    },
+    InvalidOption { option: &'static str, problem: String, hint: &'static str },
     /// The output directory could not be created.
     #[error("cannot create the output directory {}: {source}", path.display())]
-    CreateDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    CreateDir { path: PathBuf, source: std::io::Error },
     /// A file could not be created or written.
     #[error("cannot write {}: {source}", path.display())]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Write { path: PathBuf, source: std::io::Error },
     /// The Parquet writer failed (including I/O errors underneath it).
     #[error("cannot write the Parquet file {}: {source}", path.display())]
-    Parquet {
-        path: PathBuf,
-        source: datafusion::parquet::errors::ParquetError,
-    },
+    Parquet { path: PathBuf, source: datafusion::parquet::errors::ParquetError },
     /// A record batch could not be assembled (a bug in the generator's schema).
     #[error("cannot build a record batch for {}: {source}", path.display())]
-    Arrow {
-        path: PathBuf,
-        source: datafusion::arrow::error::ArrowError,
-    },
+    Arrow { path: PathBuf, source: datafusion::arrow::error::ArrowError },
 }
 
 /// The tables of domain.md §1, in its order (the order of [`SampleSummary::tables`]).
@@ -249,143 +233,60 @@ pub fn generate(
     progress: &dyn Fn(&str, u64),
 ) -> Result<SampleSummary, SampleError> {
     validate(opts)?;
-    std::fs::create_dir_all(out_dir).map_err(|source| SampleError::CreateDir {
-        path: out_dir.to_path_buf(),
-        source,
-    })?;
+    std::fs::create_dir_all(out_dir)
+        .map_err(|source| SampleError::CreateDir { path: out_dir.to_path_buf(), source })?;
     let seed = opts.seed;
     let cal = Calendar::new(opts.end_month.year(), opts.end_month.month(), opts.months);
     let customers = world::customers(seed, &cal, opts.customers);
     let csv = opts.format == SampleFormat::Csv;
-    tracing::debug!(
-        customers = customers.len(),
-        months = opts.months,
-        "generating sample data"
-    );
+    tracing::debug!(customers = customers.len(), months = opts.months, "generating sample data");
 
     let mut written = Vec::with_capacity(TABLES.len());
     let w = &mut written;
-    write_table(
-        out_dir,
-        "customers",
-        &accounts::CUSTOMER_COLUMNS,
-        opts,
-        progress,
-        w,
-        |s| accounts::write_customers(seed, &customers, s),
-    )?;
-    let mut order_dirt = if opts.dirty {
-        OrderDirtPlan::new(seed, &cal, customers.len(), csv)
-    } else {
-        OrderDirtPlan::none()
-    };
+    write_table(out_dir, "customers", &accounts::CUSTOMER_COLUMNS, opts, progress, w, |s| {
+        accounts::write_customers(seed, &customers, s)
+    })?;
+    let mut order_dirt =
+        if opts.dirty { OrderDirtPlan::new(seed, &cal, customers.len(), csv) } else { OrderDirtPlan::none() };
     // The orders come first among the sales tables: the plan, the spend and the market size
     // are calibrated against the revenue they actually produced.
-    let ledger = write_table(
-        out_dir,
-        "orders",
-        &sales::ORDER_COLUMNS,
-        opts,
-        progress,
-        w,
-        |s| sales::write_orders(seed, &cal, &customers, &mut order_dirt, s),
-    )?;
-    write_table(
-        out_dir,
-        "targets",
-        &plan::TARGET_COLUMNS,
-        opts,
-        progress,
-        w,
-        |s| plan::write_targets(&cal, &customers, &ledger, s),
-    )?;
-    write_table(
-        out_dir,
-        "opportunities",
-        &funnel::OPPORTUNITY_COLUMNS,
-        opts,
-        progress,
-        w,
-        |s| funnel::write_opportunities(seed, &cal, &customers, s),
-    )?;
-    write_table(
-        out_dir,
-        "contracts",
-        &accounts::CONTRACT_COLUMNS,
-        opts,
-        progress,
-        w,
-        |s| accounts::write_contracts(seed, &cal, &customers, s),
-    )?;
-    write_table(
-        out_dir,
-        "channel_spend",
-        &plan::SPEND_COLUMNS,
-        opts,
-        progress,
-        w,
-        |s| plan::write_channel_spend(seed, &cal, &ledger, s),
-    )?;
+    let ledger = write_table(out_dir, "orders", &sales::ORDER_COLUMNS, opts, progress, w, |s| {
+        sales::write_orders(seed, &cal, &customers, &mut order_dirt, s)
+    })?;
+    write_table(out_dir, "targets", &plan::TARGET_COLUMNS, opts, progress, w, |s| {
+        plan::write_targets(&cal, &customers, &ledger, s)
+    })?;
+    write_table(out_dir, "opportunities", &funnel::OPPORTUNITY_COLUMNS, opts, progress, w, |s| {
+        funnel::write_opportunities(seed, &cal, &customers, s)
+    })?;
+    write_table(out_dir, "contracts", &accounts::CONTRACT_COLUMNS, opts, progress, w, |s| {
+        accounts::write_contracts(seed, &cal, &customers, s)
+    })?;
+    write_table(out_dir, "channel_spend", &plan::SPEND_COLUMNS, opts, progress, w, |s| {
+        plan::write_channel_spend(seed, &cal, &ledger, s)
+    })?;
     let bad_nps_rows = if opts.dirty {
         let expected = accounts::surveys_per_month(customers.len()) * u64::from(opts.months);
         dirt::bad_nps_rows(seed, expected)
     } else {
         Vec::new()
     };
-    write_table(
-        out_dir,
-        "surveys",
-        &accounts::SURVEY_COLUMNS,
-        opts,
-        progress,
-        w,
-        |s| accounts::write_surveys(seed, &cal, &customers, &bad_nps_rows, s),
-    )?;
-    write_table(
-        out_dir,
-        "usage",
-        &accounts::USAGE_COLUMNS,
-        opts,
-        progress,
-        w,
-        |s| accounts::write_usage(seed, &cal, &customers, s),
-    )?;
-    write_table(
-        out_dir,
-        "competitors",
-        &market::COMPETITOR_COLUMNS,
-        opts,
-        progress,
-        w,
-        market::write_competitors,
-    )?;
-    write_table(
-        out_dir,
-        "competitor_scores",
-        &market::SCORE_COLUMNS,
-        opts,
-        progress,
-        w,
-        |s| market::write_scores(seed, &cal, s),
-    )?;
-    write_table(
-        out_dir,
-        "competitor_prices",
-        &market::PRICE_COLUMNS,
-        opts,
-        progress,
-        w,
-        |s| market::write_prices(seed, &cal, s),
-    )?;
-    write_table(
-        out_dir,
-        "market_size",
-        &market::MARKET_COLUMNS,
-        opts,
-        progress,
-        w,
-        |s| market::write_market_size(seed, &cal, &ledger, s),
-    )?;
+    write_table(out_dir, "surveys", &accounts::SURVEY_COLUMNS, opts, progress, w, |s| {
+        accounts::write_surveys(seed, &cal, &customers, &bad_nps_rows, s)
+    })?;
+    write_table(out_dir, "usage", &accounts::USAGE_COLUMNS, opts, progress, w, |s| {
+        accounts::write_usage(seed, &cal, &customers, s)
+    })?;
+    write_table(out_dir, "competitors", &market::COMPETITOR_COLUMNS, opts, progress, w, market::write_competitors)?;
+    write_table(out_dir, "competitor_scores", &market::SCORE_COLUMNS, opts, progress, w, |s| {
+        market::write_scores(seed, &cal, s)
+    })?;
+    write_table(out_dir, "competitor_prices", &market::PRICE_COLUMNS, opts, progress, w, |s| {
+        market::write_prices(seed, &cal, s)
+    })?;
+    write_table(out_dir, "market_size", &market::MARKET_COLUMNS, opts, progress, w, |s| {
+        market::write_market_size(seed, &cal, &ledger, s)
+    })?;
 
     // Report in the contract's order, whatever order the tables had to be written in.
     written.sort_by_key(|(table, _, _)| TABLES.iter().position(|t| *t == table.as_str()));

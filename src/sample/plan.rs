@@ -13,8 +13,8 @@ use super::rng::Rng;
 use super::sales::Ledger;
 use super::sink::{Cell, Column, Kind, TableSink, col};
 use super::world::{
-    CHANNELS, Customer, Origin, REGIONS, REP_REGION, REVENUE_SEASONALITY, acquisition_weight,
-    plan_season, rep_id, season, stream,
+    CHANNELS, Customer, Origin, REGIONS, REP_REGION, REVENUE_SEASONALITY, acquisition_weight, plan_season, rep_id,
+    season, stream,
 };
 
 pub(crate) const TARGET_COLUMNS: [Column; 5] = [
@@ -25,11 +25,8 @@ pub(crate) const TARGET_COLUMNS: [Column; 5] = [
     col("target", Kind::Money),
 ];
 
-pub(crate) const SPEND_COLUMNS: [Column; 3] = [
-    col("month", Kind::Month),
-    col("channel", Kind::Text),
-    col("spend", Kind::Money),
-];
+pub(crate) const SPEND_COLUMNS: [Column; 3] =
+    [col("month", Kind::Month), col("channel", Kind::Text), col("spend", Kind::Money)];
 
 /// Months of next year's plan written after the end of the history.
 pub(crate) const PLAN_AHEAD_MONTHS: i32 = 14;
@@ -86,46 +83,26 @@ pub(crate) fn write_targets(
     // South's growth nor the North's decline.
     let first_year = len.min(12) as usize;
     let region_shares = shares(
-        &(0..REGIONS.len())
-            .map(|r| ledger.by_region[..first_year].iter().map(|m| m[r]).sum())
-            .collect::<Vec<i64>>(),
+        &(0..REGIONS.len()).map(|r| ledger.by_region[..first_year].iter().map(|m| m[r]).sum()).collect::<Vec<i64>>(),
     );
     let channel_shares = {
-        let raw = shares(
-            &(0..CHANNELS.len())
-                .map(|c| ledger.by_channel.iter().map(|m| m[c]).sum())
-                .collect::<Vec<i64>>(),
-        );
-        let biased: Vec<f64> = raw
-            .iter()
-            .zip(&CHANNELS)
-            .map(|(s, c)| s * c.plan_bias)
-            .collect();
+        let raw =
+            shares(&(0..CHANNELS.len()).map(|c| ledger.by_channel.iter().map(|m| m[c]).sum()).collect::<Vec<i64>>());
+        let biased: Vec<f64> = raw.iter().zip(&CHANNELS).map(|(s, c)| s * c.plan_bias).collect();
         let total: f64 = biased.iter().sum();
         biased.iter().map(|b| b / total).collect::<Vec<f64>>()
     };
     // Each rep's share of their region.
-    let rep_totals: Vec<i64> = (0..REP_REGION.len())
-        .map(|r| ledger.by_rep.iter().map(|m| m[r]).sum())
-        .collect();
+    let rep_totals: Vec<i64> = (0..REP_REGION.len()).map(|r| ledger.by_rep.iter().map(|m| m[r]).sum()).collect();
     let rep_shares: Vec<f64> = (0..REP_REGION.len())
         .map(|r| {
-            let colleagues: Vec<usize> = (0..REP_REGION.len())
-                .filter(|&o| REP_REGION[o] == REP_REGION[r])
-                .collect();
+            let colleagues: Vec<usize> = (0..REP_REGION.len()).filter(|&o| REP_REGION[o] == REP_REGION[r]).collect();
             let region_total: i64 = colleagues.iter().map(|&o| rep_totals[o]).sum();
-            if region_total > 0 {
-                rep_totals[r] as f64 / region_total as f64
-            } else {
-                1.0 / colleagues.len() as f64
-            }
+            if region_total > 0 { rep_totals[r] as f64 / region_total as f64 } else { 1.0 / colleagues.len() as f64 }
         })
         .collect();
 
-    let acquired = customers
-        .iter()
-        .filter(|c| c.origin == Origin::Acquired)
-        .count() as f64;
+    let acquired = customers.iter().filter(|c| c.origin == Origin::Acquired).count() as f64;
     let acquisition_total: f64 = (0..len).map(|i| acquisition_weight(cal, i)).sum();
     let rep_ids: Vec<String> = (0..REP_REGION.len()).map(rep_id).collect();
 
@@ -136,57 +113,24 @@ pub(crate) fn write_targets(
         let company = trend(month) * plan_season(cal, month) * ambition;
         if month != len - 1 - MISSING_TARGET_MONTHS_BEFORE_END {
             let all = round_to(company, 100_000);
-            sink.row(&[
-                m,
-                Cell::Text("revenue"),
-                Cell::Text("all"),
-                Cell::Text("*"),
-                Cell::Money(all),
-            ])?;
+            sink.row(&[m, Cell::Text("revenue"), Cell::Text("all"), Cell::Text("*"), Cell::Money(all)])?;
         }
         for (r, region) in REGIONS.iter().enumerate() {
             let t = round_to(company * region_shares[r], 10_000);
-            sink.row(&[
-                m,
-                Cell::Text("revenue"),
-                Cell::Text("region"),
-                Cell::Text(region.name),
-                Cell::Money(t),
-            ])?;
+            sink.row(&[m, Cell::Text("revenue"), Cell::Text("region"), Cell::Text(region.name), Cell::Money(t)])?;
         }
         for (c, channel) in CHANNELS.iter().enumerate() {
             let t = round_to(company * channel_shares[c], 10_000);
-            sink.row(&[
-                m,
-                Cell::Text("revenue"),
-                Cell::Text("channel"),
-                Cell::Text(channel.name),
-                Cell::Money(t),
-            ])?;
+            sink.row(&[m, Cell::Text("revenue"), Cell::Text("channel"), Cell::Text(channel.name), Cell::Money(t)])?;
         }
         for (r, id) in rep_ids.iter().enumerate() {
-            let t = round_to(
-                company * region_shares[REP_REGION[r]] * rep_shares[r],
-                10_000,
-            );
-            sink.row(&[
-                m,
-                Cell::Text("revenue"),
-                Cell::Text("sales_rep"),
-                Cell::Text(id),
-                Cell::Money(t),
-            ])?;
+            let t = round_to(company * region_shares[REP_REGION[r]] * rep_shares[r], 10_000);
+            sink.row(&[m, Cell::Text("revenue"), Cell::Text("sales_rep"), Cell::Text(id), Cell::Money(t)])?;
         }
         // New customers: the acquisition curve the customers were drawn from, plus 10 %.
         let expected = acquired * acquisition_weight(cal, month) / acquisition_total * 1.1;
         let new_customers = (expected.round() as i64).max(1) * 100;
-        sink.row(&[
-            m,
-            Cell::Text("new_customers"),
-            Cell::Text("all"),
-            Cell::Text("*"),
-            Cell::Money(new_customers),
-        ])?;
+        sink.row(&[m, Cell::Text("new_customers"), Cell::Text("all"), Cell::Text("*"), Cell::Money(new_customers)])?;
     }
     Ok(())
 }
@@ -206,19 +150,10 @@ pub(crate) fn write_channel_spend(
             let mut rng = Rng::stream(seed, &[stream::SPEND, month as u64, c as u64]);
             let revenue = ledger.by_channel[month as usize][c] as f64;
             // Trade-show season (March, September) makes events spend lumpy.
-            let shows = if channel.name == "events" && matches!(cal.month_of_year(month), 3 | 9) {
-                1.6
-            } else {
-                1.0
-            };
+            let shows = if channel.name == "events" && matches!(cal.month_of_year(month), 3 | 9) { 1.6 } else { 1.0 };
             // A floor: a channel costs something even in a month it sells nothing.
-            let spend =
-                (revenue * channel.spend_ratio * shows * rng.between(0.85, 1.15)).max(50_000.0);
-            sink.row(&[
-                Cell::Month(cal.abs(month)),
-                Cell::Text(channel.name),
-                Cell::Money(spend.round() as i64),
-            ])?;
+            let spend = (revenue * channel.spend_ratio * shows * rng.between(0.85, 1.15)).max(50_000.0);
+            sink.row(&[Cell::Month(cal.abs(month)), Cell::Text(channel.name), Cell::Money(spend.round() as i64)])?;
         }
     }
     Ok(())

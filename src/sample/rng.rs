@@ -32,9 +32,7 @@ impl Rng {
     pub(crate) fn stream(seed: u64, keys: &[u64]) -> Self {
         let mut state = mix(seed ^ GAMMA);
         for &key in keys {
-            state = mix(state
-                .wrapping_add(GAMMA)
-                .wrapping_add(mix(key.wrapping_add(GAMMA))));
+            state = mix(state.wrapping_add(GAMMA).wrapping_add(mix(key.wrapping_add(GAMMA))));
         }
         Self { state }
     }

@@ -19,8 +19,8 @@ use super::dirt::{OrderDirt, OrderDirtPlan};
 use super::rng::Rng;
 use super::sink::{Cell, Column, Kind, TableSink, col, money_with_separators};
 use super::world::{
-    CHANNELS, COMPANY_GROWTH, Customer, Origin, PRODUCTS, REGIONS, REP_REGION,
-    STANDING_SEASONALITY, customer_id, rep_id, season, stream, unit_price,
+    CHANNELS, COMPANY_GROWTH, Customer, Origin, PRODUCTS, REGIONS, REP_REGION, STANDING_SEASONALITY, customer_id,
+    rep_id, season, stream, unit_price,
 };
 
 pub(crate) const ORDER_COLUMNS: [Column; 10] = [
@@ -118,8 +118,7 @@ pub(crate) fn write_orders(
             let fading = c.fading(month, cal);
             let standing = rng.chance(c.standing_chance * fading);
             let mut projects = rng.count(c.intensity * project_season * trend * fading);
-            if c.origin == Origin::Acquired && month == c.first_month && !standing && projects == 0
-            {
+            if c.origin == Origin::Acquired && month == c.first_month && !standing && projects == 0 {
                 // The first-ever order falls in the acquisition month, by definition.
                 projects = 1;
             }
@@ -144,28 +143,17 @@ pub(crate) fn write_orders(
             order_id.clear();
             let _ = write!(order_id, "O{order_no:06}"); // cannot fail on a String
             let c = &customers[ci as usize];
-            let mut rng = Rng::stream(
-                seed,
-                &[stream::LINES, u64::from(ci), month as u64, u64::from(k)],
-            );
+            let mut rng = Rng::stream(seed, &[stream::LINES, u64::from(ci), month as u64, u64::from(k)]);
             let channel = if rng.chance(0.8) {
                 c.channel
             } else {
-                rng.weighted(&CHANNELS.map(|ch| {
-                    if c.enterprise {
-                        ch.enterprise_weight
-                    } else {
-                        ch.sme_weight
-                    }
-                }))
+                rng.weighted(&CHANNELS.map(|ch| if c.enterprise { ch.enterprise_weight } else { ch.sme_weight }))
             };
             let rep = if rng.chance(0.95) {
                 c.sales_rep
             } else {
                 // Cover from a colleague of the same region.
-                let region_reps: Vec<usize> = (0..REP_REGION.len())
-                    .filter(|&r| REP_REGION[r] == c.region)
-                    .collect();
+                let region_reps: Vec<usize> = (0..REP_REGION.len()).filter(|&r| REP_REGION[r] == c.region).collect();
                 region_reps[rng.below(region_reps.len() as u64) as usize]
             };
             let discount_chance = if c.enterprise { 0.25 } else { 0.12 };
@@ -177,8 +165,7 @@ pub(crate) fn write_orders(
             let line_count = if k == 0 {
                 let n = usize::from(c.standing_lines);
                 for (slot, &(product, base)) in c.standing[..n].iter().enumerate() {
-                    let units =
-                        f64::from(base) * standing_season * trend * fading * rng.between(0.9, 1.1);
+                    let units = f64::from(base) * standing_season * trend * fading * rng.between(0.9, 1.1);
                     lines[slot] = (usize::from(product), (units.round() as i64).max(1));
                 }
                 n

@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder, Float64Builder, Int64Builder,
-    StringBuilder,
+    ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder, Float64Builder, Int64Builder, StringBuilder,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -151,21 +150,14 @@ impl<'p> TableSink<'p> {
             SampleFormat::Parquet => "parquet",
         };
         let path = dir.join(format!("{table}.{extension}"));
-        let file = File::create(&path).map_err(|source| SampleError::Write {
-            path: path.clone(),
-            source,
-        })?;
+        let file = File::create(&path).map_err(|source| SampleError::Write { path: path.clone(), source })?;
         let out = match format {
-            SampleFormat::Csv => Out::Csv {
-                file: BufWriter::with_capacity(256 * 1024, file),
-                line: String::with_capacity(256),
-            },
+            SampleFormat::Csv => {
+                Out::Csv { file: BufWriter::with_capacity(256 * 1024, file), line: String::with_capacity(256) }
+            }
             SampleFormat::Parquet => {
                 let schema: SchemaRef = Arc::new(Schema::new(
-                    columns
-                        .iter()
-                        .map(|c| Field::new(c.name, arrow_type(c.kind), true))
-                        .collect::<Vec<_>>(),
+                    columns.iter().map(|c| Field::new(c.name, arrow_type(c.kind), true)).collect::<Vec<_>>(),
                 ));
                 let props = WriterProperties::builder()
                     .set_compression(Compression::SNAPPY)
@@ -174,13 +166,8 @@ impl<'p> TableSink<'p> {
                     // bytes identical across sextant builds.
                     .set_created_by("sextant sample".to_owned())
                     .build();
-                let writer =
-                    ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|source| {
-                        SampleError::Parquet {
-                            path: path.clone(),
-                            source,
-                        }
-                    })?;
+                let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
+                    .map_err(|source| SampleError::Parquet { path: path.clone(), source })?;
                 Out::Parquet(Box::new(ParquetOut {
                     writer,
                     schema,
@@ -189,14 +176,7 @@ impl<'p> TableSink<'p> {
                 }))
             }
         };
-        let mut sink = Self {
-            table,
-            path,
-            columns,
-            out,
-            rows: 0,
-            progress,
-        };
+        let mut sink = Self { table, path, columns, out, rows: 0, progress };
         if let Out::Csv { file, line } = &mut sink.out {
             line.clear();
             for (i, c) in columns.iter().enumerate() {
@@ -206,11 +186,7 @@ impl<'p> TableSink<'p> {
                 line.push_str(c.name);
             }
             line.push('\n');
-            file.write_all(line.as_bytes())
-                .map_err(|source| SampleError::Write {
-                    path: sink.path.clone(),
-                    source,
-                })?;
+            file.write_all(line.as_bytes()).map_err(|source| SampleError::Write { path: sink.path.clone(), source })?;
         }
         Ok(sink)
     }
@@ -236,11 +212,7 @@ impl<'p> TableSink<'p> {
     /// # Errors
     /// As [`TableSink::row`].
     pub(crate) fn short_row(&mut self, cells: &[Cell<'_>]) -> Result<(), SampleError> {
-        if self.is_csv() {
-            self.write_cells(cells)
-        } else {
-            Ok(())
-        }
+        if self.is_csv() { self.write_cells(cells) } else { Ok(()) }
     }
 
     fn write_cells(&mut self, cells: &[Cell<'_>]) -> Result<(), SampleError> {
@@ -255,10 +227,7 @@ impl<'p> TableSink<'p> {
                 }
                 line.push('\n');
                 file.write_all(line.as_bytes())
-                    .map_err(|source| SampleError::Write {
-                        path: self.path.clone(),
-                        source,
-                    })?;
+                    .map_err(|source| SampleError::Write { path: self.path.clone(), source })?;
             }
             Out::Parquet(pq) => {
                 for (builder, cell) in pq.builders.iter_mut().zip(cells) {
@@ -283,29 +252,16 @@ impl<'p> TableSink<'p> {
     /// # Errors
     /// As [`TableSink::row`].
     pub(crate) fn finish(self) -> Result<(String, u64, PathBuf), SampleError> {
-        let Self {
-            table,
-            path,
-            out,
-            rows,
-            progress,
-            ..
-        } = self;
+        let Self { table, path, out, rows, progress, .. } = self;
         match out {
             Out::Csv { mut file, .. } => {
-                file.flush().map_err(|source| SampleError::Write {
-                    path: path.clone(),
-                    source,
-                })?;
+                file.flush().map_err(|source| SampleError::Write { path: path.clone(), source })?;
             }
             Out::Parquet(mut pq) => {
                 if pq.pending > 0 {
                     flush_batch(&mut pq, &path)?;
                 }
-                pq.writer.close().map_err(|source| SampleError::Parquet {
-                    path: path.clone(),
-                    source,
-                })?;
+                pq.writer.close().map_err(|source| SampleError::Parquet { path: path.clone(), source })?;
             }
         }
         progress(table, rows);
@@ -329,17 +285,9 @@ fn flush_batch(pq: &mut ParquetOut, path: &Path) -> Result<(), SampleError> {
         })
         .collect();
     pq.pending = 0;
-    let batch =
-        RecordBatch::try_new(pq.schema.clone(), arrays).map_err(|source| SampleError::Arrow {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    pq.writer
-        .write(&batch)
-        .map_err(|source| SampleError::Parquet {
-            path: path.to_path_buf(),
-            source,
-        })
+    let batch = RecordBatch::try_new(pq.schema.clone(), arrays)
+        .map_err(|source| SampleError::Arrow { path: path.to_path_buf(), source })?;
+    pq.writer.write(&batch).map_err(|source| SampleError::Parquet { path: path.to_path_buf(), source })
 }
 
 /// Appends a cell to a Parquet column; a value the column's type cannot hold becomes null.

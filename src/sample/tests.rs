@@ -11,8 +11,7 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(name: &str) -> Self {
-        let path =
-            std::env::temp_dir().join(format!("sextant-sample-{}-{name}", std::process::id()));
+        let path = std::env::temp_dir().join(format!("sextant-sample-{}-{name}", std::process::id()));
         let _ = fs::remove_dir_all(&path);
         Self(path)
     }
@@ -27,13 +26,7 @@ impl Drop for TempDir {
 fn no_progress(_: &str, _: u64) {}
 
 fn small(format: SampleFormat, dirty: bool) -> SampleOptions {
-    SampleOptions {
-        customers: 40,
-        months: 14,
-        format,
-        dirty,
-        ..SampleOptions::default()
-    }
+    SampleOptions { customers: 40, months: 14, format, dirty, ..SampleOptions::default() }
 }
 
 /// Splits a CSV line into fields (RFC 4180 quotes, no embedded newlines in this data).
@@ -66,10 +59,7 @@ fn read_csv(dir: &Path, table: &str) -> (Vec<String>, Vec<Vec<String>>) {
 }
 
 fn column(header: &[String], name: &str) -> usize {
-    header
-        .iter()
-        .position(|h| h == name)
-        .unwrap_or_else(|| panic!("no column {name}"))
+    header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"))
 }
 
 #[test]
@@ -84,11 +74,7 @@ fn same_seed_gives_identical_bytes() {
         for ((ta, ra, pa), (tb, rb, pb)) in sa.tables.iter().zip(&sb.tables) {
             assert_eq!((ta, ra), (tb, rb));
             let bytes_a = fs::read(pa).expect("read a");
-            assert_eq!(
-                bytes_a,
-                fs::read(pb).expect("read b"),
-                "{ta} differs between runs"
-            );
+            assert_eq!(bytes_a, fs::read(pb).expect("read b"), "{ta} differs between runs");
             assert!(!bytes_a.is_empty());
         }
         let other = TempDir::new(&format!("det-c-{format:?}"));
@@ -106,60 +92,31 @@ fn same_seed_gives_identical_bytes() {
 fn default_sample_keeps_the_contract() {
     let dir = TempDir::new("default");
     let calls = std::cell::Cell::new(0u32);
-    let summary = generate(&SampleOptions::default(), &dir.0, &|_, _| {
-        calls.set(calls.get() + 1)
-    })
-    .expect("default sample");
-    assert!(
-        calls.get() >= 12,
-        "progress is reported at least once per table"
-    );
+    let summary =
+        generate(&SampleOptions::default(), &dir.0, &|_, _| calls.set(calls.get() + 1)).expect("default sample");
+    assert!(calls.get() >= 12, "progress is reported at least once per table");
     let names: Vec<&str> = summary.tables.iter().map(|(t, _, _)| t.as_str()).collect();
     assert_eq!(names, TABLES);
 
-    let total: u64 = summary
-        .tables
-        .iter()
-        .map(|(_, _, path)| fs::metadata(path).expect("file").len())
-        .sum();
-    assert!(
-        total <= 2 * 1024 * 1024,
-        "default sample is {total} bytes, over 2 MB"
-    );
+    let total: u64 = summary.tables.iter().map(|(_, _, path)| fs::metadata(path).expect("file").len()).sum();
+    assert!(total <= 2 * 1024 * 1024, "default sample is {total} bytes, over 2 MB");
 
     // Every row has the header's number of fields.
     for table in TABLES {
         let (header, rows) = read_csv(&dir.0, table);
         assert!(!rows.is_empty(), "{table} is empty");
-        assert!(
-            rows.iter().all(|r| r.len() == header.len()),
-            "{table} has a ragged row"
-        );
+        assert!(rows.iter().all(|r| r.len() == header.len()), "{table} has a ragged row");
     }
 
     let (ch, customers) = read_csv(&dir.0, "customers");
-    let ids: BTreeSet<&str> = customers
-        .iter()
-        .map(|r| r[column(&ch, "customer_id")].as_str())
-        .collect();
+    let ids: BTreeSet<&str> = customers.iter().map(|r| r[column(&ch, "customer_id")].as_str()).collect();
     assert_eq!(ids.len(), customers.len(), "customer ids are unique");
 
     let (oh, orders) = read_csv(&dir.0, "orders");
     let cust = column(&oh, "customer_id");
-    assert!(
-        orders.iter().all(|r| ids.contains(r[cust].as_str())),
-        "orders name known customers"
-    );
-    assert!(
-        (5_000..=12_000).contains(&orders.len()),
-        "{} order lines",
-        orders.len()
-    );
-    let (qty, price, amount) = (
-        column(&oh, "quantity"),
-        column(&oh, "unit_price"),
-        column(&oh, "amount"),
-    );
+    assert!(orders.iter().all(|r| ids.contains(r[cust].as_str())), "orders name known customers");
+    assert!((5_000..=12_000).contains(&orders.len()), "{} order lines", orders.len());
+    let (qty, price, amount) = (column(&oh, "quantity"), column(&oh, "unit_price"), column(&oh, "amount"));
     for r in &orders {
         let cents = |s: &str| -> i64 { s.replace('.', "").parse().expect("money") };
         let gross = r[qty].parse::<i64>().expect("quantity") * cents(&r[price]);
@@ -167,11 +124,8 @@ fn default_sample_keeps_the_contract() {
     }
 
     let (ph, opportunities) = read_csv(&dir.0, "opportunities");
-    let (stage, max_stage, closed) = (
-        column(&ph, "stage"),
-        column(&ph, "max_stage_reached"),
-        column(&ph, "closed_date"),
-    );
+    let (stage, max_stage, closed) =
+        (column(&ph, "stage"), column(&ph, "max_stage_reached"), column(&ph, "closed_date"));
     for r in &opportunities {
         assert_ne!(r[max_stage], "lost");
         match r[stage].as_str() {
@@ -200,21 +154,9 @@ fn dirty_csv_has_a_ragged_row_and_bad_values() {
     assert_eq!(orders.iter().filter(|r| r.len() != header.len()).count(), 1);
     let whole: Vec<&Vec<String>> = orders.iter().filter(|r| r.len() == header.len()).collect();
     assert!(whole.iter().any(|r| r[column(&header, "amount")] == "n/a"));
-    assert!(
-        whole
-            .iter()
-            .any(|r| r[column(&header, "unit_price")].contains(','))
-    );
-    assert!(
-        whole
-            .iter()
-            .any(|r| r[column(&header, "customer_id")].is_empty())
-    );
-    assert!(
-        whole
-            .iter()
-            .any(|r| r[column(&header, "channel")] == "Online ")
-    );
+    assert!(whole.iter().any(|r| r[column(&header, "unit_price")].contains(',')));
+    assert!(whole.iter().any(|r| r[column(&header, "customer_id")].is_empty()));
+    assert!(whole.iter().any(|r| r[column(&header, "channel")] == "Online "));
     let distinct: BTreeSet<&Vec<String>> = whole.iter().copied().collect();
     assert!(distinct.len() < whole.len(), "some lines are duplicated");
 
@@ -235,33 +177,16 @@ fn parquet_uses_the_contract_types() {
     use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
     let dir = TempDir::new("parquet");
-    let summary =
-        generate(&small(SampleFormat::Parquet, false), &dir.0, &no_progress).expect("parquet");
+    let summary = generate(&small(SampleFormat::Parquet, false), &dir.0, &no_progress).expect("parquet");
     let orders = &summary.tables[0];
     let file = fs::File::open(&orders.2).expect("orders.parquet");
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).expect("readable parquet");
     let schema = builder.schema().clone();
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     assert_eq!(names, sales::ORDER_COLUMNS.map(|c| c.name));
-    assert_eq!(
-        schema
-            .field_with_name("order_date")
-            .map(|f| f.data_type().clone())
-            .ok(),
-        Some(DataType::Date32)
-    );
-    assert_eq!(
-        schema
-            .field_with_name("amount")
-            .map(|f| f.data_type().clone())
-            .ok(),
-        Some(DataType::Decimal128(18, 2))
-    );
-    let rows: usize = builder
-        .build()
-        .expect("reader")
-        .map(|b| b.expect("batch").num_rows())
-        .sum();
+    assert_eq!(schema.field_with_name("order_date").map(|f| f.data_type().clone()).ok(), Some(DataType::Date32));
+    assert_eq!(schema.field_with_name("amount").map(|f| f.data_type().clone()).ok(), Some(DataType::Decimal128(18, 2)));
+    let rows: usize = builder.build().expect("reader").map(|b| b.expect("batch").num_rows()).sum();
     assert_eq!(rows as u64, orders.1);
 
     // A column of each other kind, in its table.
@@ -275,10 +200,7 @@ fn parquet_uses_the_contract_types() {
     ] {
         let file = fs::File::open(dir.0.join(format!("{table}.parquet"))).expect("table written");
         let builder = ParquetRecordBatchReaderBuilder::try_new(file).expect("readable parquet");
-        let field = builder
-            .schema()
-            .field_with_name(column)
-            .map(|f| f.data_type().clone());
+        let field = builder.schema().field_with_name(column).map(|f| f.data_type().clone());
         assert_eq!(field.ok(), Some(expected), "{table}.{column}");
     }
 }
@@ -286,16 +208,10 @@ fn parquet_uses_the_contract_types() {
 #[test]
 fn invalid_options_say_what_to_do() {
     let dir = TempDir::new("invalid");
-    let zero_customers = SampleOptions {
-        customers: 0,
-        ..SampleOptions::default()
-    };
+    let zero_customers = SampleOptions { customers: 0, ..SampleOptions::default() };
     let err = generate(&zero_customers, &dir.0, &no_progress).expect_err("0 customers");
     assert!(err.to_string().contains("at least 1 customer"), "{err}");
-    let zero_months = SampleOptions {
-        months: 0,
-        ..SampleOptions::default()
-    };
+    let zero_months = SampleOptions { months: 0, ..SampleOptions::default() };
     let err = generate(&zero_months, &dir.0, &no_progress).expect_err("0 months");
     assert!(err.to_string().contains("at least 1 month"), "{err}");
     assert!(!dir.0.exists(), "nothing is written for invalid options");

@@ -95,8 +95,7 @@ pub(crate) const NAME_SUFFIXES: [&str; 4] = ["Co., Ltd.", "Group", "Ltd.", "Inc.
 
 /// The competitors of the market research, `(competitor_id, name)`. Contoso (`C2`) is the
 /// price fighter that wins more and more lost deals.
-pub(crate) const COMPETITORS: [(&str, &str); 3] =
-    [("C1", "Northwind"), ("C2", "Contoso"), ("C3", "Fabrikam")];
+pub(crate) const COMPETITORS: [(&str, &str); 3] = [("C1", "Northwind"), ("C2", "Contoso"), ("C3", "Fabrikam")];
 
 /// Sales reps by region: the index into [`REGIONS`] of `rep01`..`rep12`.
 pub(crate) const REP_REGION: [usize; 12] = [0, 0, 0, 1, 1, 2, 2, 2, 3, 3, 4, 4];
@@ -140,9 +139,7 @@ pub(crate) fn unit_price(product: usize, cal: &Calendar, month: i32) -> i64 {
 
 /// Project demand by calendar month (January first): a Q4 peak (budgets are spent before
 /// the year closes) and the February dip of the Chinese New Year holiday.
-pub(crate) const SEASON: [f64; 12] = [
-    1.00, 0.62, 0.95, 1.00, 1.02, 1.05, 0.95, 0.93, 1.05, 1.10, 1.25, 1.45,
-];
+pub(crate) const SEASON: [f64; 12] = [1.00, 0.62, 0.95, 1.00, 1.02, 1.05, 0.95, 0.93, 1.05, 1.10, 1.25, 1.45];
 /// How much of the project seasonality standing orders follow: replenishment is steadier,
 /// which keeps a customer's month-to-month revenue comparable (domain.md §5 "mature").
 pub(crate) const STANDING_SEASONALITY: f64 = 0.5;
@@ -150,9 +147,7 @@ pub(crate) const STANDING_SEASONALITY: f64 = 0.5;
 pub(crate) const REVENUE_SEASONALITY: f64 = 0.6;
 /// The seasonality the plan assumes: it underrates the holiday, so February misses its target
 /// by more than 10 %, and the Q4 peak, which beats it; a mid-year campaign was over-planned.
-pub(crate) const PLAN_SEASON: [f64; 12] = [
-    1.00, 0.96, 0.98, 1.00, 1.01, 1.08, 0.98, 0.97, 1.02, 1.04, 1.07, 1.12,
-];
+pub(crate) const PLAN_SEASON: [f64; 12] = [1.00, 0.96, 0.98, 1.00, 1.01, 1.08, 0.98, 0.97, 1.02, 1.04, 1.07, 1.12];
 /// Company-wide growth of demand per year, on top of the regions' own trends.
 pub(crate) const COMPANY_GROWTH: f64 = 0.03;
 
@@ -230,8 +225,7 @@ impl Customer {
     /// Whether the customer is unhappy in month `i`: in the last months before churning, or a
     /// declining key account near the end.
     pub(crate) fn unhappy_in(&self, month: i32, cal: &Calendar) -> bool {
-        (self.churns() && month >= self.last_month - 3)
-            || (self.declining && month >= cal.len() - 4)
+        (self.churns() && month >= self.last_month - 3) || (self.declining && month >= cal.len() - 4)
     }
 
     /// A rough monthly revenue before trends: how the biggest accounts are found.
@@ -299,16 +293,8 @@ pub(crate) fn customers(seed: u64, cal: &Calendar, count: usize) -> Vec<Customer
             let enterprise = rng.chance(0.25);
             let region = rng.weighted(&REGIONS.map(|r| r.weight));
             let industry = rng.weighted(&INDUSTRIES.map(|i| i.weight));
-            let channel = rng.weighted(&CHANNELS.map(|c| {
-                if enterprise {
-                    c.enterprise_weight
-                } else {
-                    c.sme_weight
-                }
-            }));
-            let reps: Vec<usize> = (0..REP_REGION.len())
-                .filter(|&r| REP_REGION[r] == region)
-                .collect();
+            let channel = rng.weighted(&CHANNELS.map(|c| if enterprise { c.enterprise_weight } else { c.sme_weight }));
+            let reps: Vec<usize> = (0..REP_REGION.len()).filter(|&r| REP_REGION[r] == region).collect();
             let sales_rep = reps[rng.below(reps.len() as u64) as usize];
             let account_manager = rng.below(u64::from(ACCOUNT_MANAGERS)) as u32;
             let (first_month, created) = match origin {
@@ -320,10 +306,7 @@ pub(crate) fn customers(seed: u64, cal: &Calendar, count: usize) -> Vec<Customer
                 }
                 Origin::Prospect => {
                     let from = cal.history_start() - 200;
-                    (
-                        NO_CHURN,
-                        rng.range(i64::from(from), i64::from(cal.as_of())) as i32,
-                    )
+                    (NO_CHURN, rng.range(i64::from(from), i64::from(cal.as_of())) as i32)
                 }
             };
             let last_month = if origin != Origin::Prospect && rng.chance(0.2) {
@@ -348,11 +331,7 @@ pub(crate) fn customers(seed: u64, cal: &Calendar, count: usize) -> Vec<Customer
                     rng.between(15.0, 60.0),
                 )
             };
-            let standing_lines = if enterprise {
-                rng.range(2, 3)
-            } else {
-                1 + i64::from(rng.chance(0.4))
-            } as u8;
+            let standing_lines = if enterprise { rng.range(2, 3) } else { 1 + i64::from(rng.chance(0.4)) } as u8;
             let mut standing = [(0u8, 0u16); 4];
             for slot in 0..usize::from(standing_lines) {
                 let product = loop {

@@ -52,7 +52,11 @@ impl Compiler {
     fn error(&mut self, code: &'static str, at: Place, message: String, hint: impl Into<String>) {
         // Values whose location serde could not keep (line 0) point at the file only.
         let d = Diagnostic::new(code, message).with_hint(hint);
-        self.problems.push(if at.line == 0 { Diagnostic { source: Some(self.file.clone()), ..d } } else { d.at(&self.file, at) });
+        self.problems.push(if at.line == 0 {
+            Diagnostic { source: Some(self.file.clone()), ..d }
+        } else {
+            d.at(&self.file, at)
+        });
     }
 
     fn pipeline(&mut self, mut raw: RawPipeline, fragments: Vec<(RawFragment, SourceText)>, path: &Path) -> Pipeline {
@@ -122,11 +126,21 @@ impl Compiler {
                 let at = text_place(&step.name);
                 if self.table_name(&step.name, &mut defined) {
                     let sql = self.sql_text(&step.sql);
-                    steps.push(StepSpec { name: step.name.value, file: file.clone(), sql, description: step.description, place: at });
+                    steps.push(StepSpec {
+                        name: step.name.value,
+                        file: file.clone(),
+                        sql,
+                        description: step.description,
+                        place: at,
+                    });
                 }
             }
         }
-        let all_tables: Vec<String> = sources.iter().map(|s: &SourceSpec| s.name.clone()).chain(steps.iter().map(|s: &StepSpec| s.name.clone())).collect();
+        let all_tables: Vec<String> = sources
+            .iter()
+            .map(|s: &SourceSpec| s.name.clone())
+            .chain(steps.iter().map(|s: &StepSpec| s.name.clone()))
+            .collect();
         let (mut checks, mut kpis, mut exports) = (Vec::new(), Vec::new(), Vec::new());
         let mut kpi_ids = HashSet::new();
         for (file, part) in parts {
@@ -155,12 +169,23 @@ impl Compiler {
                 let file_name = match &e.file_name {
                     Some(n) if is_identifier(&n.value) => n.value.clone(),
                     Some(n) => {
-                        self.error("spec::export-name", text_place(n), format!("`{}` is not a usable file name", n.value), "use lower-case letters, digits and `_`");
+                        self.error(
+                            "spec::export-name",
+                            text_place(n),
+                            format!("`{}` is not a usable file name", n.value),
+                            "use lower-case letters, digits and `_`",
+                        );
                         e.table.value.clone()
                     }
                     None => e.table.value.clone(),
                 };
-                exports.push(ExportSpec { place: text_place(&e.table), file: file.clone(), table: e.table.value, file_name, format });
+                exports.push(ExportSpec {
+                    place: text_place(&e.table),
+                    file: file.clone(),
+                    table: e.table.value,
+                    file_name,
+                    format,
+                });
             }
         }
         self.file = main_file;
@@ -195,7 +220,12 @@ impl Compiler {
         use super::report::*;
         let ok_before = self.problems.len();
         if !is_identifier(&r.name.value) {
-            self.error("spec::report-name", text_place(&r.name), format!("`{}` is not a usable report name", r.name.value), "use lower-case letters, digits and `_`");
+            self.error(
+                "spec::report-name",
+                text_place(&r.name),
+                format!("`{}` is not a usable report name", r.name.value),
+                "use lower-case letters, digits and `_`",
+            );
         }
         let pick = |c: &mut Self, given: &Option<Vec<Text>>, allowed: &[&str], what: &str| -> Vec<String> {
             match given {
@@ -205,7 +235,12 @@ impl Compiler {
                     .filter(|t| {
                         let ok = allowed.contains(&t.value.as_str());
                         if !ok {
-                            c.error("spec::report", text_place(t), format!("unknown {what} `{}`", t.value), format!("use {}", quoted_list(allowed.iter().copied())));
+                            c.error(
+                                "spec::report",
+                                text_place(t),
+                                format!("unknown {what} `{}`", t.value),
+                                format!("use {}", quoted_list(allowed.iter().copied())),
+                            );
                         }
                         ok
                     })
@@ -219,7 +254,12 @@ impl Compiler {
             None => "A4".to_string(),
             Some(t) if t.value == "A4" || t.value == "Letter" => t.value.clone(),
             Some(t) => {
-                self.error("spec::report", text_place(t), format!("unknown page size `{}`", t.value), "use `A4` or `Letter`");
+                self.error(
+                    "spec::report",
+                    text_place(t),
+                    format!("unknown page size `{}`", t.value),
+                    "use `A4` or `Letter`",
+                );
                 "A4".into()
             }
         };
@@ -227,7 +267,12 @@ impl Compiler {
         let colour = |c: &mut Self, t: Option<&Text>| -> Option<String> {
             let t = t?;
             if crate::report::model::Rgb::parse(&t.value).is_none() {
-                c.error("spec::report", text_place(t), format!("`{}` is not a colour", t.value), "write it as `#rrggbb`, e.g. `#1f3a5f`");
+                c.error(
+                    "spec::report",
+                    text_place(t),
+                    format!("`{}` is not a colour", t.value),
+                    "write it as `#rrggbb`, e.g. `#1f3a5f`",
+                );
                 return None;
             }
             Some(t.value.clone())
@@ -240,7 +285,12 @@ impl Compiler {
             if p.is_file() {
                 Some(p)
             } else {
-                self.error("spec::report", text_place(l), format!("logo file {} not found", p.display()), "the path is relative to the pipeline file");
+                self.error(
+                    "spec::report",
+                    text_place(l),
+                    format!("logo file {} not found", p.display()),
+                    "the path is relative to the pipeline file",
+                );
                 None
             }
         });
@@ -257,7 +307,12 @@ impl Compiler {
                 if p.is_file() {
                     Some((p, index))
                 } else {
-                    self.error("spec::report", text_place(f), format!("font file {} not found", p.display()), "write `path` or `path#index` (for a .ttc), relative to the pipeline file");
+                    self.error(
+                        "spec::report",
+                        text_place(f),
+                        format!("font file {} not found", p.display()),
+                        "write `path` or `path#index` (for a .ttc), relative to the pipeline file",
+                    );
                     None
                 }
             })
@@ -269,7 +324,12 @@ impl Compiler {
                 match t {
                     Some(t) => c.known_table(t, tables).then(|| t.value.clone()),
                     None => {
-                        c.error("spec::report", at, "this chart needs `table:`".into(), "name the step whose rows it draws");
+                        c.error(
+                            "spec::report",
+                            at,
+                            "this chart needs `table:`".into(),
+                            "name the step whose rows it draws",
+                        );
                         None
                     }
                 }
@@ -282,7 +342,10 @@ impl Compiler {
                             .filter(|k| {
                                 let ok = kpis.contains(&k.value);
                                 if !ok {
-                                    let hint = did_you_mean(&k.value, kpis.iter().map(String::as_str)).map_or_else(|| "name a KPI of this pipeline".to_string(), |b| format!("did you mean `{b}`?"));
+                                    let hint = did_you_mean(&k.value, kpis.iter().map(String::as_str)).map_or_else(
+                                        || "name a KPI of this pipeline".to_string(),
+                                        |b| format!("did you mean `{b}`?"),
+                                    );
                                     self.error("spec::report", text_place(k), format!("no KPI `{}`", k.value), hint);
                                 }
                                 ok
@@ -290,7 +353,11 @@ impl Compiler {
                             .map(|k| k.value.clone())
                             .collect()
                     });
-                    Some(SectionSpec::Scorecard { title: (&sc.title).into(), intro: sc.intro.as_ref().map(Label::from), kpis: ids })
+                    Some(SectionSpec::Scorecard {
+                        title: (&sc.title).into(),
+                        intro: sc.intro.as_ref().map(Label::from),
+                        kpis: ids,
+                    })
                 }
                 RawSection::Chart(ch) => {
                     let first_value = ch.values.first().map(|v| v.value.clone());
@@ -298,42 +365,69 @@ impl Compiler {
                         "line" => match &ch.kpi {
                             Some(k) if kpis.contains(&k.value) => Some(ChartSource::KpiTrend { kpi: k.value.clone() }),
                             Some(k) => {
-                                self.error("spec::report", text_place(k), format!("no KPI `{}`", k.value), "a line chart draws a KPI's trend: name one of the pipeline's KPIs");
+                                self.error(
+                                    "spec::report",
+                                    text_place(k),
+                                    format!("no KPI `{}`", k.value),
+                                    "a line chart draws a KPI's trend: name one of the pipeline's KPIs",
+                                );
                                 None
                             }
                             None => {
-                                self.error("spec::report", at, "a line chart needs `kpi:`".into(), "name the KPI whose trend it draws");
+                                self.error(
+                                    "spec::report",
+                                    at,
+                                    "a line chart needs `kpi:`".into(),
+                                    "name the KPI whose trend it draws",
+                                );
                                 None
                             }
                         },
-                        "bars" => need_table(self, &ch.table).zip(ch.category.as_ref()).map(|(table, cat)| ChartSource::Bars {
-                            table,
-                            category: cat.value.clone(),
-                            values: ch.values.iter().map(|v| v.value.clone()).collect(),
-                            target: ch.target.as_ref().map(|t| t.value.clone()),
+                        "bars" => need_table(self, &ch.table).zip(ch.category.as_ref()).map(|(table, cat)| {
+                            ChartSource::Bars {
+                                table,
+                                category: cat.value.clone(),
+                                values: ch.values.iter().map(|v| v.value.clone()).collect(),
+                                target: ch.target.as_ref().map(|t| t.value.clone()),
+                            }
                         }),
-                        "funnel" => need_table(self, &ch.table).zip(ch.category.as_ref()).zip(first_value).map(|((table, cat), value)| ChartSource::Funnel {
-                            table,
-                            category: cat.value.clone(),
-                            value,
-                            conversion: ch.target.as_ref().map(|t| t.value.clone()),
-                        }),
-                        "radar" => need_table(self, &ch.table).zip(ch.category.as_ref()).zip(ch.series.as_ref()).zip(first_value).map(|(((table, axis), series), value)| ChartSource::Radar {
-                            table,
-                            axis: axis.value.clone(),
-                            series: series.value.clone(),
-                            value,
-                            max: ch.max.unwrap_or(10.0),
-                        }),
+                        "funnel" => need_table(self, &ch.table).zip(ch.category.as_ref()).zip(first_value).map(
+                            |((table, cat), value)| ChartSource::Funnel {
+                                table,
+                                category: cat.value.clone(),
+                                value,
+                                conversion: ch.target.as_ref().map(|t| t.value.clone()),
+                            },
+                        ),
+                        "radar" => need_table(self, &ch.table)
+                            .zip(ch.category.as_ref())
+                            .zip(ch.series.as_ref())
+                            .zip(first_value)
+                            .map(|(((table, axis), series), value)| ChartSource::Radar {
+                                table,
+                                axis: axis.value.clone(),
+                                series: series.value.clone(),
+                                value,
+                                max: ch.max.unwrap_or(10.0),
+                            }),
                         other => {
-                            self.error("spec::report", text_place(&ch.kind), format!("unknown chart kind `{other}`"), "use `line`, `bars`, `funnel` or `radar`");
+                            self.error(
+                                "spec::report",
+                                text_place(&ch.kind),
+                                format!("unknown chart kind `{other}`"),
+                                "use `line`, `bars`, `funnel` or `radar`",
+                            );
                             None
                         }
                     };
                     if source.is_none() && self.problems.len() == ok_before {
                         self.error("spec::report", at, format!("the {} chart is missing `category:` or `values:`", ch.kind.value), "bars: table, category, values; funnel: table, category, values; radar: table, category, series, values");
                     }
-                    source.map(|source| SectionSpec::Chart { title: (&ch.title).into(), intro: ch.intro.as_ref().map(Label::from), source })
+                    source.map(|source| SectionSpec::Chart {
+                        title: (&ch.title).into(),
+                        intro: ch.intro.as_ref().map(Label::from),
+                        source,
+                    })
                 }
                 RawSection::Table(t) => {
                     let table = self.known_table(&t.table, tables).then(|| t.table.value.clone());
@@ -352,7 +446,12 @@ impl Compiler {
                                 Some("code") => ColumnFormat::Code,
                                 Some(other) => {
                                     let f = c.format.as_ref().map_or(at, text_place);
-                                    self.error("spec::report", f, format!("unknown column format `{other}`"), "use text, money, count, percent, number, status or code");
+                                    self.error(
+                                        "spec::report",
+                                        f,
+                                        format!("unknown column format `{other}`"),
+                                        "use text, money, count, percent, number, status or code",
+                                    );
                                     ColumnFormat::Auto
                                 }
                             };
@@ -360,7 +459,12 @@ impl Compiler {
                                 if l.value == "en" || l.value == "zh-CN" {
                                     Some(l.value.clone())
                                 } else {
-                                    self.error("spec::report", text_place(l), format!("unknown locale `{}`", l.value), "use `en` or `zh-CN`");
+                                    self.error(
+                                        "spec::report",
+                                        text_place(l),
+                                        format!("unknown locale `{}`", l.value),
+                                        "use `en` or `zh-CN`",
+                                    );
                                     None
                                 }
                             });
@@ -377,9 +481,12 @@ impl Compiler {
                     })
                 }
                 RawSection::Findings(f) => Some(SectionSpec::Findings { title: (&f.title).into() }),
-                RawSection::KpiMonths(m) => Some(SectionSpec::KpiMonths { title: (&m.title).into(), intro: m.intro.as_ref().map(Label::from) }),
+                RawSection::KpiMonths(m) => {
+                    Some(SectionSpec::KpiMonths { title: (&m.title).into(), intro: m.intro.as_ref().map(Label::from) })
+                }
                 RawSection::Misses(m) => {
-                    let contributors = m.contributors.as_ref().and_then(|t| self.known_table(t, tables).then(|| t.value.clone()));
+                    let contributors =
+                        m.contributors.as_ref().and_then(|t| self.known_table(t, tables).then(|| t.value.clone()));
                     (m.contributors.is_none() || contributors.is_some()).then(|| SectionSpec::Misses {
                         title: (&m.title).into(),
                         intro: m.intro.as_ref().map(Label::from),
@@ -391,7 +498,12 @@ impl Compiler {
                     match std::fs::read_to_string(&p) {
                         Ok(template) => Some(SectionSpec::Text { title: (&t.title).into(), template }),
                         Err(e) => {
-                            self.error("spec::report", text_place(&t.template), format!("cannot read template {}: {e}", p.display()), "the path is relative to the pipeline file");
+                            self.error(
+                                "spec::report",
+                                text_place(&t.template),
+                                format!("cannot read template {}: {e}", p.display()),
+                                "the path is relative to the pipeline file",
+                            );
                             None
                         }
                     }
@@ -416,9 +528,19 @@ impl Compiler {
     fn kpi(&mut self, k: super::raw::RawKpi, ids: &mut HashSet<String>) -> Option<KpiSpec> {
         let at = text_place(&k.id);
         if !is_identifier(&k.id.value) {
-            self.error("spec::kpi-id", at, format!("`{}` is not a usable KPI id", k.id.value), "use lower-case letters, digits and `_`, e.g. `revenue_attainment`");
+            self.error(
+                "spec::kpi-id",
+                at,
+                format!("`{}` is not a usable KPI id", k.id.value),
+                "use lower-case letters, digits and `_`, e.g. `revenue_attainment`",
+            );
         } else if !ids.insert(k.id.value.clone()) {
-            self.error("spec::duplicate-kpi", at, format!("KPI `{}` is defined twice", k.id.value), "every KPI needs its own id");
+            self.error(
+                "spec::duplicate-kpi",
+                at,
+                format!("KPI `{}` is defined twice", k.id.value),
+                "every KPI needs its own id",
+            );
         }
         let unit = Unit::from_name(&k.unit.value).unwrap_or_else(|| {
             let hint = did_you_mean(&k.unit.value, Unit::NAMES)
@@ -432,7 +554,12 @@ impl Compiler {
             Some("none") => Direction::None,
             Some(other) => {
                 let d = k.direction.as_ref().map_or(at, text_place);
-                self.error("spec::kpi-direction", d, format!("unknown direction `{other}`"), "use `higher` or `lower` (which is better), or `none` to watch only");
+                self.error(
+                    "spec::kpi-direction",
+                    d,
+                    format!("unknown direction `{other}`"),
+                    "use `higher` or `lower` (which is better), or `none` to watch only",
+                );
                 Direction::Higher
             }
         };
@@ -440,7 +567,12 @@ impl Compiler {
             None => 0.10,
             Some(t) if (0.0..1.0).contains(&t.value) => t.value,
             Some(t) => {
-                self.error("spec::kpi-tolerance", place(t, 1), format!("tolerance {} is not a share", t.value), "write a share between 0 and 1, e.g. `0.10` for 10 %");
+                self.error(
+                    "spec::kpi-tolerance",
+                    place(t, 1),
+                    format!("tolerance {} is not a share", t.value),
+                    "write a share between 0 and 1, e.g. `0.10` for 10 %",
+                );
                 0.10
             }
         };
@@ -522,7 +654,12 @@ impl Compiler {
             Some(best) => format!("did you mean `{best}`?"),
             None => format!("the pipeline defines {}", quoted_list(all.iter().map(String::as_str))),
         };
-        self.error("spec::unknown-table", text_place(table), format!("no source or step is named `{}`", table.value), hint);
+        self.error(
+            "spec::unknown-table",
+            text_place(table),
+            format!("no source or step is named `{}`", table.value),
+            hint,
+        );
         false
     }
 
@@ -544,12 +681,22 @@ impl Compiler {
                     return None;
                 }
                 Err(e) => {
-                    self.error("spec::location", text_place(&s.location), format!("invalid URL: {e}"), "check the URL's spelling");
+                    self.error(
+                        "spec::location",
+                        text_place(&s.location),
+                        format!("invalid URL: {e}"),
+                        "check the URL's spelling",
+                    );
                     return None;
                 }
             }
         } else if loc_text.is_empty() {
-            self.error("spec::location", text_place(&s.location), "empty location".into(), "write a path relative to the data root, e.g. `orders.csv`");
+            self.error(
+                "spec::location",
+                text_place(&s.location),
+                "empty location".into(),
+                "write a path relative to the data root, e.g. `orders.csv`",
+            );
             return None;
         } else {
             SourceLocation::Relative(loc_text.to_string())
@@ -587,7 +734,9 @@ impl Compiler {
         let mut columns = Vec::new();
         for (col, ty) in &s.columns.0 {
             match parse_data_type(&ty.value) {
-                Some(data_type) => columns.push(ColumnSpec { name: col.value.clone(), data_type, place: text_place(col) }),
+                Some(data_type) => {
+                    columns.push(ColumnSpec { name: col.value.clone(), data_type, place: text_place(col) })
+                }
                 None => self.error(
                     "spec::column-type",
                     text_place(ty),
@@ -602,20 +751,38 @@ impl Compiler {
                 match d.value.as_bytes() {
                     [b] if d.value.is_ascii() => csv.delimiter = *b,
                     _ if d.value == "\\t" => csv.delimiter = b'\t',
-                    _ => self.error("spec::csv-delimiter", text_place(d), format!("delimiter `{}` is not one character", d.value), "use a single ASCII character such as `,`, `;` or `\\t`"),
+                    _ => self.error(
+                        "spec::csv-delimiter",
+                        text_place(d),
+                        format!("delimiter `{}` is not one character", d.value),
+                        "use a single ASCII character such as `,`, `;` or `\\t`",
+                    ),
                 }
             }
             csv.header = o.header.unwrap_or(true);
             csv.null_values = o.null_values.clone().unwrap_or_default();
             if let Some(f) = &o.date_format {
                 if chrono::format::StrftimeItems::new(&f.value).any(|i| matches!(i, chrono::format::Item::Error)) {
-                    self.error("spec::date-format", text_place(f), format!("`{}` is not a date format", f.value), "use chrono/strftime codes, e.g. `%d/%m/%Y`");
+                    self.error(
+                        "spec::date-format",
+                        text_place(f),
+                        format!("`{}` is not a date format", f.value),
+                        "use chrono/strftime codes, e.g. `%d/%m/%Y`",
+                    );
                 } else {
                     csv.date_format = Some(f.value.clone());
                 }
             }
         }
-        name_ok.then(|| SourceSpec { place: text_place(&s.name), file: self.file.clone(), name: s.name.value, location, format, columns, csv })
+        name_ok.then(|| SourceSpec {
+            place: text_place(&s.name),
+            file: self.file.clone(),
+            name: s.name.value,
+            location,
+            format,
+            columns,
+            csv,
+        })
     }
 
     fn severity(&mut self, s: &Option<Text>) -> Severity {
@@ -625,7 +792,12 @@ impl Compiler {
                 "error" => Severity::Error,
                 "warn" | "warning" => Severity::Warn,
                 other => {
-                    self.error("spec::severity", text_place(t), format!("unknown severity `{other}`"), "use `error` (stops the run) or `warn` (recorded)");
+                    self.error(
+                        "spec::severity",
+                        text_place(t),
+                        format!("unknown severity `{other}`"),
+                        "use `error` (stops the run) or `warn` (recorded)",
+                    );
                     Severity::Error
                 }
             },
@@ -655,7 +827,14 @@ impl Compiler {
             RawCheck::AcceptedValues(r) => {
                 let known = self.known_table(&r.table, all);
                 let severity = self.severity(&r.severity);
-                (known.then_some(CheckKind::AcceptedValues { table: r.table.value, column: r.column.value, values: r.values })?, severity)
+                (
+                    known.then_some(CheckKind::AcceptedValues {
+                        table: r.table.value,
+                        column: r.column.value,
+                        values: r.values,
+                    })?,
+                    severity,
+                )
             }
             RawCheck::RowCountMin(r) => {
                 let known = self.known_table(&r.table, all);
@@ -666,11 +845,17 @@ impl Compiler {
                 let known = self.known_table(&r.table, all);
                 let severity = self.severity(&r.severity);
                 let Some((to_table, to_column)) = r.to.value.split_once('.') else {
-                    self.error("spec::relationship", text_place(&r.to), format!("`{}` does not name a column", r.to.value), "write `table.column`, e.g. `customers.customer_id`");
+                    self.error(
+                        "spec::relationship",
+                        text_place(&r.to),
+                        format!("`{}` does not name a column", r.to.value),
+                        "write `table.column`, e.g. `customers.customer_id`",
+                    );
                     return None;
                 };
                 if !all.iter().any(|t| t == to_table) {
-                    let to = Spanned { value: to_table.to_string(), referenced: r.to.referenced, defined: r.to.defined };
+                    let to =
+                        Spanned { value: to_table.to_string(), referenced: r.to.referenced, defined: r.to.defined };
                     self.known_table(&to, all);
                     return None;
                 }

@@ -46,12 +46,7 @@ fn place_of(location: Location, len: usize) -> Place {
     Place { line: location.line() as usize, column: location.column() as usize, len }
 }
 
-fn unknown_key(
-    source: &SourceText,
-    location: Option<Location>,
-    field: &str,
-    expected: &[&str],
-) -> Diagnostic {
+fn unknown_key(source: &SourceText, location: Option<Location>, field: &str, expected: &[&str]) -> Diagnostic {
     let mut d = Diagnostic::new("spec::unknown-key", format!("unknown key `{field}`"));
     if let Some(loc) = location {
         d = d.at(source, place_of(loc, field.chars().count())).with_label("not a key here");
@@ -69,21 +64,14 @@ fn unknown_key(
 
 fn yaml_error(source: &SourceText, location: Option<Location>, err: &serde_saphyr::Error) -> Diagnostic {
     let (code, hint) = match err {
-        serde_saphyr::Error::SerdeMissingField { field, .. } => (
-            "spec::missing-key",
-            format!("add `{field}:` here; see pipelines/README in the docs for every key"),
-        ),
+        serde_saphyr::Error::SerdeMissingField { field, .. } => {
+            ("spec::missing-key", format!("add `{field}:` here; see pipelines/README in the docs for every key"))
+        }
         serde_saphyr::Error::SerdeUnknownVariant { expected, .. } => (
             "spec::unknown-kind",
-            format!(
-                "use one of {}",
-                expected.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
-            ),
+            format!("use one of {}", expected.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")),
         ),
-        _ => (
-            "spec::yaml",
-            "check the indentation and the `key: value` shape around this place".to_string(),
-        ),
+        _ => ("spec::yaml", "check the indentation and the `key: value` shape around this place".to_string()),
     };
     let mut message = strip_location_suffix(&err.to_string());
     let mut hint = hint;

@@ -83,7 +83,11 @@ pub enum TargetSpec {
     Value(f64),
     /// Rows of the `targets` table; a quarter's or year's target is the sum of its months,
     /// and none at all unless every month has one (domain.md §2).
-    Table { metric: String, dimension: String, dimension_value: String },
+    Table {
+        metric: String,
+        dimension: String,
+        dimension_value: String,
+    },
     /// A query returning `period` and `target`.
     Sql(SqlText),
 }
@@ -410,7 +414,14 @@ fn load_lenient_str(path: &Path, text: &str) -> (Option<Pipeline>, Vec<Diagnosti
             }
             Err(e) => diagnostics.push(
                 Diagnostic::new("spec::include", format!("cannot read included file {}: {e}", inc_path.display()))
-                    .at(&source, Place { line: inc.referenced.line() as usize, column: inc.referenced.column() as usize, len: inc.value.chars().count() })
+                    .at(
+                        &source,
+                        Place {
+                            line: inc.referenced.line() as usize,
+                            column: inc.referenced.column() as usize,
+                            len: inc.value.chars().count(),
+                        },
+                    )
                     .with_hint("include paths are relative to the including pipeline file"),
             ),
         }

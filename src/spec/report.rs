@@ -215,22 +215,69 @@ pub struct ColumnSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChartSource {
     /// A KPI's trailing series with its target.
-    KpiTrend { kpi: String },
-    Bars { table: String, category: String, values: Vec<String>, target: Option<String> },
-    Funnel { table: String, category: String, value: String, conversion: Option<String> },
-    Radar { table: String, axis: String, series: String, value: String, max: f64 },
+    KpiTrend {
+        kpi: String,
+    },
+    Bars {
+        table: String,
+        category: String,
+        values: Vec<String>,
+        target: Option<String>,
+    },
+    Funnel {
+        table: String,
+        category: String,
+        value: String,
+        conversion: Option<String>,
+    },
+    Radar {
+        table: String,
+        axis: String,
+        series: String,
+        value: String,
+        max: f64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SectionSpec {
-    Cover { subtitle: Option<Label> },
-    Scorecard { title: Label, intro: Option<Label>, kpis: Option<Vec<String>> },
-    Chart { title: Label, intro: Option<Label>, source: ChartSource },
-    Table { title: Label, intro: Option<Label>, table: String, columns: Vec<ColumnSpec>, empty: Option<Label>, limit: Option<usize> },
-    Findings { title: Label },
-    Text { title: Label, template: String },
-    Misses { title: Label, intro: Option<Label>, contributors: Option<String> },
-    KpiMonths { title: Label, intro: Option<Label> },
+    Cover {
+        subtitle: Option<Label>,
+    },
+    Scorecard {
+        title: Label,
+        intro: Option<Label>,
+        kpis: Option<Vec<String>>,
+    },
+    Chart {
+        title: Label,
+        intro: Option<Label>,
+        source: ChartSource,
+    },
+    Table {
+        title: Label,
+        intro: Option<Label>,
+        table: String,
+        columns: Vec<ColumnSpec>,
+        empty: Option<Label>,
+        limit: Option<usize>,
+    },
+    Findings {
+        title: Label,
+    },
+    Text {
+        title: Label,
+        template: String,
+    },
+    Misses {
+        title: Label,
+        intro: Option<Label>,
+        contributors: Option<String>,
+    },
+    KpiMonths {
+        title: Label,
+        intro: Option<Label>,
+    },
 }
 
 impl ReportSpec {

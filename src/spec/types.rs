@@ -3,9 +3,8 @@
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 
 /// The type names accepted in `columns:`, for hints.
-pub const TYPE_NAMES: &[&str] = &[
-    "string", "int", "bigint", "int32", "double", "float", "decimal(18,2)", "date", "timestamp", "boolean",
-];
+pub const TYPE_NAMES: &[&str] =
+    &["string", "int", "bigint", "int32", "double", "float", "decimal(18,2)", "date", "timestamp", "boolean"];
 
 /// Parses a column type: `string`, `int`/`bigint`, `int32`, `double`/`float`,
 /// `decimal(p,s)`, `date`, `timestamp`, `boolean`. Case-insensitive.

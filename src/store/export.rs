@@ -29,9 +29,14 @@ impl Encoder {
     fn new(format: ExportFormat, schema: SchemaRef) -> Result<Encoder, String> {
         Ok(match format {
             ExportFormat::Csv => Encoder::Csv(
-                datafusion::arrow::csv::WriterBuilder::new().with_header(true).with_date_format("%Y-%m-%d".into()).build(Vec::new()),
+                datafusion::arrow::csv::WriterBuilder::new()
+                    .with_header(true)
+                    .with_date_format("%Y-%m-%d".into())
+                    .build(Vec::new()),
             ),
-            ExportFormat::Parquet => Encoder::Parquet(ArrowWriter::try_new(Vec::new(), schema, None).map_err(|e| e.to_string())?),
+            ExportFormat::Parquet => {
+                Encoder::Parquet(ArrowWriter::try_new(Vec::new(), schema, None).map_err(|e| e.to_string())?)
+            }
             ExportFormat::Json => Encoder::Json(datafusion::arrow::json::ArrayWriter::new(Vec::new())),
         })
     }

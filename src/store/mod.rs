@@ -65,7 +65,8 @@ impl OutputStore {
                 })
             }
             Root::Url(url) => {
-                let store = store_for(url).map_err(|e| StoreError::Open { root: url.to_string(), message: e.to_string() })?;
+                let store =
+                    store_for(url).map_err(|e| StoreError::Open { root: url.to_string(), message: e.to_string() })?;
                 let prefix = ObjectPath::from(url.path().trim_matches('/'));
                 Ok(OutputStore { store, prefix, root: url.to_string(), local_dir: None })
             }

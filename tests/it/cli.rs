@@ -12,7 +12,14 @@ fn sextant() -> Command {
 #[test]
 fn validate_reports_all_three_problems_and_exits_2() {
     let out = sextant()
-        .args(["validate", "tests/fixtures/pipelines/broken.yaml", "--data-root", "tests/fixtures/data", "--color", "never"])
+        .args([
+            "validate",
+            "tests/fixtures/pipelines/broken.yaml",
+            "--data-root",
+            "tests/fixtures/data",
+            "--color",
+            "never",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -63,7 +70,19 @@ fn backfill_resumes_and_history_lists_every_attempt() {
     let dir = tempfile::tempdir().unwrap();
     let backfill = |extra: &[&str]| {
         let mut c = sextant();
-        c.args(["backfill", "sales_overview", "--from", "2026-09", "--to", "2026-10", "--data-root", "tests/fixtures/data", "--out"]).arg(dir.path()).args(extra);
+        c.args([
+            "backfill",
+            "sales_overview",
+            "--from",
+            "2026-09",
+            "--to",
+            "2026-10",
+            "--data-root",
+            "tests/fixtures/data",
+            "--out",
+        ])
+        .arg(dir.path())
+        .args(extra);
         c.output().unwrap()
     };
     let first = backfill(&[]);
@@ -84,7 +103,12 @@ fn backfill_resumes_and_history_lists_every_attempt() {
     assert_eq!(failed.status.code(), Some(1));
     let out = sextant().args(["history", "--json", "--out"]).arg(dir.path()).output().unwrap();
     let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let statuses: Vec<(&str, &str)> = runs.as_array().unwrap().iter().map(|r| (r["period"].as_str().unwrap(), r["status"].as_str().unwrap())).collect();
+    let statuses: Vec<(&str, &str)> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["period"].as_str().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
     assert_eq!(statuses.len(), 5);
     assert_eq!(statuses.iter().filter(|s| s.1 == "succeeded").count(), 4);
     assert!(statuses.contains(&("2026-10", "failed")));

@@ -114,7 +114,9 @@ pub fn diff_kpi(id: &str, expected: &BTreeMap<String, serde_json::Value>, actual
             continue;
         };
         let problem = match (want, got) {
-            (serde_json::Value::String(w), g) => (g.as_str() != Some(w.as_str())).then(|| format!("{id}.{field}: {g}, expected {w}")),
+            (serde_json::Value::String(w), g) => {
+                (g.as_str() != Some(w.as_str())).then(|| format!("{id}.{field}: {g}, expected {w}"))
+            }
             (w, g) => diff_number(&format!("{id}.{field}"), w.as_f64(), g.as_f64()),
         };
         out.extend(problem);

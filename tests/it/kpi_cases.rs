@@ -31,14 +31,24 @@ struct Case {
 }
 
 /// Runs `pipeline` on `data` for `period`; returns the folder of the published run.
-pub async fn run_standard(pipeline: &str, data: &Path, period: &str, fys: Option<u32>, out: &Path) -> Result<PathBuf, String> {
-    let overrides = Overrides { data_root: Some(data.display().to_string()), output_root: Some(out.display().to_string()) };
-    let ws = Workspace::from_str(&repo(), &repo().join("config/sextant.yaml"), "", &overrides, &|_| None).map_err(|d| render(&d))?;
-    let mut p = sextant::spec::load(&repo().join("pipelines").join(format!("{pipeline}.yaml"))).map_err(|d| render(&d))?;
+pub async fn run_standard(
+    pipeline: &str,
+    data: &Path,
+    period: &str,
+    fys: Option<u32>,
+    out: &Path,
+) -> Result<PathBuf, String> {
+    let overrides =
+        Overrides { data_root: Some(data.display().to_string()), output_root: Some(out.display().to_string()) };
+    let ws = Workspace::from_str(&repo(), &repo().join("config/sextant.yaml"), "", &overrides, &|_| None)
+        .map_err(|d| render(&d))?;
+    let mut p =
+        sextant::spec::load(&repo().join("pipelines").join(format!("{pipeline}.yaml"))).map_err(|d| render(&d))?;
     if let Some(m) = fys {
         p.fiscal_year_start = FiscalYearStart::new(m).ok_or("bad fiscal_year_start")?;
     }
-    let period = Period::parse(period, p.grain, p.fiscal_year_start, clock().today("UTC")).map_err(|e| e.to_string())?;
+    let period =
+        Period::parse(period, p.grain, p.fiscal_year_start, clock().today("UTC")).map_err(|e| e.to_string())?;
     let name = p.name.clone();
     match run_pipeline(&ws, Arc::new(p), period, &clock(), &|_| {}).await.map_err(|e| e.to_string())? {
         RunOutcome::Succeeded(_) => Ok(out.join(&name).join(period.to_string())),
@@ -49,7 +59,9 @@ pub async fn run_standard(pipeline: &str, data: &Path, period: &str, fys: Option
 #[tokio::test]
 async fn every_hand_computed_case_matches() {
     let root = repo().join("tests/fixtures/kpi");
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(&root).map(|d| d.flatten().map(|e| e.path()).filter(|p| p.join("case.yaml").is_file()).collect()).unwrap_or_default();
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&root)
+        .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.join("case.yaml").is_file()).collect())
+        .unwrap_or_default();
     cases.sort();
     assert!(!cases.is_empty(), "no cases in {}", root.display());
     let mut failures = Vec::new();
@@ -63,16 +75,20 @@ async fn every_hand_computed_case_matches() {
             }
         };
         let out = tempfile::tempdir().unwrap();
-        let run_dir = match run_standard(&case.pipeline, &dir.join("data"), &case.period, case.fiscal_year_start, out.path()).await {
-            Ok(d) => d,
-            Err(e) => {
-                failures.push(format!("[{name}] {}: the run failed:\n{e}", case.description));
-                continue;
-            }
-        };
+        let run_dir =
+            match run_standard(&case.pipeline, &dir.join("data"), &case.period, case.fiscal_year_start, out.path())
+                .await
+            {
+                Ok(d) => d,
+                Err(e) => {
+                    failures.push(format!("[{name}] {}: the run failed:\n{e}", case.description));
+                    continue;
+                }
+            };
         let mut problems = Vec::new();
         if !case.kpis.is_empty() {
-            let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run_dir.join("kpis.json")).unwrap()).unwrap();
+            let report: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(run_dir.join("kpis.json")).unwrap()).unwrap();
             for (id, expected) in &case.kpis {
                 match report["kpis"].as_array().and_then(|ks| ks.iter().find(|k| k["id"] == id.as_str())) {
                     Some(actual) => problems.extend(diff_kpi(id, expected, actual)),

@@ -35,7 +35,8 @@ async fn compare(pipeline: &str, period: &str) -> Vec<String> {
         .expect("python3 must be installed for the reference comparison");
     assert!(status.success(), "the reference implementation failed");
 
-    let read_json = |p: &Path| -> serde_json::Value { serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap() };
+    let read_json =
+        |p: &Path| -> serde_json::Value { serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap() };
     let ours = read_json(&run_dir.join("kpis.json"));
     let theirs = read_json(&reference.join("kpis.json"));
     let mut problems = Vec::new();

@@ -9,7 +9,9 @@ use crate::common::repo;
 use crate::kpi_cases::run_standard;
 
 async fn month_run(out: &Path) -> PathBuf {
-    run_standard("monthly_review", &repo().join("tests/fixtures/kpi/month_basics/data"), "2026-10", None, out).await.expect("run")
+    run_standard("monthly_review", &repo().join("tests/fixtures/kpi/month_basics/data"), "2026-10", None, out)
+        .await
+        .expect("run")
 }
 
 fn tool(name: &str, args: &[&str], file: &Path) -> String {
@@ -26,9 +28,13 @@ fn tool(name: &str, args: &[&str], file: &Path) -> String {
 async fn every_report_is_written_in_both_languages_and_recorded() {
     let out = tempfile::tempdir().unwrap();
     let dir = month_run(out.path()).await;
-    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
-    let outputs: Vec<&str> = manifest["outputs"].as_array().unwrap().iter().map(|o| o["path"].as_str().unwrap()).collect();
-    for f in ["monthly_review.en.html", "monthly_review.en.pdf", "monthly_review.zh-CN.html", "monthly_review.zh-CN.pdf"] {
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+    let outputs: Vec<&str> =
+        manifest["outputs"].as_array().unwrap().iter().map(|o| o["path"].as_str().unwrap()).collect();
+    for f in
+        ["monthly_review.en.html", "monthly_review.en.pdf", "monthly_review.zh-CN.html", "monthly_review.zh-CN.pdf"]
+    {
         assert!(dir.join(f).is_file(), "{f} missing");
         assert!(outputs.contains(&f), "{f} not in run.json");
     }
@@ -41,7 +47,8 @@ async fn html_report_snapshot() {
     let html = std::fs::read_to_string(dir.join("monthly_review.en.html")).unwrap();
     // Self-contained: nothing is fetched from anywhere.
     for needle in ["http://", "https://", "<script", "<link", "@import", "url("] {
-        let allowed = needle == "http://" && html.matches(needle).count() == html.matches("http://www.w3.org/2000/svg").count();
+        let allowed =
+            needle == "http://" && html.matches(needle).count() == html.matches("http://www.w3.org/2000/svg").count();
         assert!(allowed || !html.contains(needle), "the page refers to `{needle}`");
     }
     insta::assert_snapshot!(html);
@@ -51,7 +58,8 @@ async fn html_report_snapshot() {
 async fn pdf_passes_qpdf_extracts_every_scorecard_figure_and_embeds_subset_fonts() {
     let out = tempfile::tempdir().unwrap();
     let dir = month_run(out.path()).await;
-    let kpis: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("kpis.json")).unwrap()).unwrap();
+    let kpis: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("kpis.json")).unwrap()).unwrap();
     for locale in ["en", "zh-CN"] {
         let pdf = dir.join(format!("monthly_review.{locale}.pdf"));
         let check = tool("qpdf", &["--check"], &pdf);
@@ -122,8 +130,16 @@ async fn html_loads_in_headless_chromium_without_errors_and_shows_every_chart() 
         assert!(console.is_empty(), "{locale}: console errors:\n{}", console.join("\n"));
         // Every figure holds its rendered chart, and every scorecard card its sparkline.
         assert_eq!(dom.matches("<figure class=\"figure\"").count(), charts, "{locale}: the browser lost figures");
-        assert_eq!(dom.matches("class=\"chart chart-").count() - dom.matches("chart-sparkline").count(), charts, "{locale}: a figure has no chart");
-        assert_eq!(dom.matches("chart-sparkline").count(), dom.matches("class=\"card ").count(), "{locale}: a card lacks its sparkline");
+        assert_eq!(
+            dom.matches("class=\"chart chart-").count() - dom.matches("chart-sparkline").count(),
+            charts,
+            "{locale}: a figure has no chart"
+        );
+        assert_eq!(
+            dom.matches("chart-sparkline").count(),
+            dom.matches("class=\"card ").count(),
+            "{locale}: a card lacks its sparkline"
+        );
     }
 }
 
@@ -131,15 +147,21 @@ async fn html_loads_in_headless_chromium_without_errors_and_shows_every_chart() 
 async fn the_same_run_gives_the_same_bytes() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (da, db) = (month_run(a.path()).await, month_run(b.path()).await);
-    for f in ["monthly_review.en.pdf", "monthly_review.zh-CN.pdf", "monthly_review.en.html", "kpis.json", "findings.json"] {
-        assert!(std::fs::read(da.join(f)).unwrap() == std::fs::read(db.join(f)).unwrap(), "{f} differs between two identical runs");
+    for f in
+        ["monthly_review.en.pdf", "monthly_review.zh-CN.pdf", "monthly_review.en.html", "kpis.json", "findings.json"]
+    {
+        assert!(
+            std::fs::read(da.join(f)).unwrap() == std::fs::read(db.join(f)).unwrap(),
+            "{f} differs between two identical runs"
+        );
     }
 }
 
 #[tokio::test]
 async fn quarterly_misses_are_ranked_by_gap_with_their_biggest_contributors() {
     let out = tempfile::tempdir().unwrap();
-    let dir = run_standard("quarterly_retro", &repo().join("data/sample"), "2026-Q3", None, out.path()).await.expect("run");
+    let dir =
+        run_standard("quarterly_retro", &repo().join("data/sample"), "2026-Q3", None, out.path()).await.expect("run");
     let html = std::fs::read_to_string(dir.join("quarterly_retro.en.html")).unwrap();
     let section = &html[html.find("<h2>KPIs that missed their target").expect("the misses section")..];
     let section = &section[..section.find("</section>").unwrap()];
@@ -164,7 +186,8 @@ async fn quarterly_shows_every_kpi_for_each_month_as_the_monthly_review_computes
     for (month, label) in [("2026-07", "July 2026"), ("2026-08", "August 2026"), ("2026-09", "September 2026")] {
         assert!(section.contains(label), "{label} column");
         let monthly = run_standard("monthly_review", &data, month, None, out.path()).await.expect("monthly run");
-        let kpis: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(monthly.join("kpis.json")).unwrap()).unwrap();
+        let kpis: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(monthly.join("kpis.json")).unwrap()).unwrap();
         let revenue = kpis["kpis"][0]["value"].as_f64().unwrap();
         let shown = sextant::kpi::findings::format_value(revenue, sextant::spec::Unit::Currency);
         assert!(section.contains(&format!(">{shown}<")), "{month}: revenue {shown} not in the months table");

@@ -52,16 +52,30 @@ async fn month_figures_match_the_hand_computed_answers() {
     let manifest: RunManifest = serde_json::from_str(&read(dir.join("run.json"))).unwrap();
     assert_eq!(manifest, m);
     assert_eq!(manifest.status, RunStatus::Succeeded);
-    assert_eq!((manifest.period_start.as_str(), manifest.period_end.as_str(), manifest.as_of.as_str()), ("2026-10-01", "2026-11-01", "2026-10-31"));
+    assert_eq!(
+        (manifest.period_start.as_str(), manifest.period_end.as_str(), manifest.as_of.as_str()),
+        ("2026-10-01", "2026-11-01", "2026-10-31")
+    );
     let orders = manifest.inputs.iter().find(|i| i.table == "orders").unwrap();
-    assert_eq!((orders.rows, orders.bytes), (Some(6), std::fs::metadata("tests/fixtures/data/orders.csv").unwrap().len()));
+    assert_eq!(
+        (orders.rows, orders.bytes),
+        (Some(6), std::fs::metadata("tests/fixtures/data/orders.csv").unwrap().len())
+    );
     assert_eq!(orders.sha256.len(), 64);
     let steps: Vec<_> = manifest.steps.iter().map(|s| (s.name.as_str(), s.rows)).collect();
     assert_eq!(steps, vec![("period_orders", 4), ("revenue_by_region", 2), ("revenue_trend", 2), ("top_customers", 3)]);
     assert!(manifest.checks.iter().all(|c| c.passed), "{:?}", manifest.checks);
     assert_eq!(manifest.checks.len(), 8);
     let outputs: Vec<_> = manifest.outputs.iter().map(|o| o.path.as_str()).collect();
-    assert_eq!(outputs, vec!["tables/revenue_by_region.csv", "tables/revenue_trend.csv", "tables/top_customers.csv", "tables/top_customers.json"]);
+    assert_eq!(
+        outputs,
+        vec![
+            "tables/revenue_by_region.csv",
+            "tables/revenue_trend.csv",
+            "tables/top_customers.csv",
+            "tables/top_customers.json"
+        ]
+    );
     // Staging is cleaned up; the attempt is in the ledger.
     assert!(!out.path().join("sales_overview/.staging").read_dir().map(|mut d| d.next().is_some()).unwrap_or(false));
     assert!(out.path().join(format!("sales_overview/.runs/2026-10/{}.json", m.run_id)).is_file());
@@ -131,7 +145,8 @@ async fn a_failing_error_check_stops_the_run_and_keeps_the_last_good_one() {
     assert_eq!(problems[0].code, "check::failed");
 
     // The published period is still the good run, untouched.
-    let manifest: RunManifest = serde_json::from_str(&read(out.path().join("sales_overview/2026-10/run.json"))).unwrap();
+    let manifest: RunManifest =
+        serde_json::from_str(&read(out.path().join("sales_overview/2026-10/run.json"))).unwrap();
     assert_eq!(manifest.run_id, good.run_id);
     assert_eq!(read(out.path().join("sales_overview/2026-10/tables/revenue_by_region.csv")), before);
 }
@@ -162,7 +177,10 @@ async fn every_check_kind_counts_and_samples_its_violations() {
         ]
     );
     let unique = &m.checks[0];
-    assert_eq!(serde_json::Value::Object(unique.sample[0].clone()), serde_json::json!({"order_id": "O1", "product_id": "P01", "rows": 2}));
+    assert_eq!(
+        serde_json::Value::Object(unique.sample[0].clone()),
+        serde_json::json!({"order_id": "O1", "product_id": "P01", "rows": 2})
+    );
     assert_eq!(m.checks[2].sample[0]["channel"], "Online ");
     assert_eq!(m.checks[3].sample[0]["customer_id"], "C9");
     assert_eq!(m.checks[5].sample[0]["order_id"], "O3");
@@ -190,8 +208,7 @@ async fn every_check_kind_counts_and_samples_its_violations() {
 }
 
 const EURO_MONTH: &str = "order_id,order_date,customer_id,amount\nO1,2026-10-31,C1,10.50\nO2,2026-10-01,,4.50\n";
-const EURO_SUMMARY: &str =
-    "lines,with_customer,revenue,last_date,as_of,prev_start,yoy_end\n2,1,15.00,2026-10-31,2026-10-31,2026-09-01,2025-11-01\n";
+const EURO_SUMMARY: &str = "lines,with_customer,revenue,last_date,as_of,prev_start,yoy_end\n2,1,15.00,2026-10-31,2026-10-31,2026-09-01,2025-11-01\n";
 
 #[tokio::test]
 async fn csv_options_and_period_parameters() {
@@ -252,9 +269,15 @@ async fn sources_are_read_through_object_store_urls() {
 #[tokio::test]
 async fn findings_of_the_sample_month_read_as_golden() {
     let out = tempfile::tempdir().unwrap();
-    let dir = crate::kpi_cases::run_standard("monthly_review", &crate::common::repo().join("data/sample"), "2026-10", None, out.path())
-        .await
-        .unwrap();
+    let dir = crate::kpi_cases::run_standard(
+        "monthly_review",
+        &crate::common::repo().join("data/sample"),
+        "2026-10",
+        None,
+        out.path(),
+    )
+    .await
+    .unwrap();
     let findings: serde_json::Value = serde_json::from_str(&read(dir.join("findings.json"))).unwrap();
     insta::assert_json_snapshot!(findings);
 }

@@ -38,7 +38,8 @@ async fn the_shipped_pipelines_are_valid_on_the_fixture_data() {
 
 #[tokio::test]
 async fn sql_problems_point_into_the_yaml() {
-    let text = std::fs::read_to_string("tests/fixtures/pipelines/broken.yaml").unwrap().replace("    colums:", "    columns:");
+    let text =
+        std::fs::read_to_string("tests/fixtures/pipelines/broken.yaml").unwrap().replace("    colums:", "    columns:");
     let pipeline = sextant::spec::load_str(Path::new("tests/fixtures/pipelines/broken.yaml"), &text).unwrap();
     let out = tempfile::tempdir().unwrap();
     let ws = workspace("data", out.path());

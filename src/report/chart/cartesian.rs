@@ -188,7 +188,8 @@ fn legend(canvas: &Canvas, data: &Data, target: Option<&Series>) -> Legend {
         })
         .collect();
     if let Some(t) = target {
-        let label = if t.name.trim().is_empty() { i18n::target_label(canvas.locale).to_string() } else { t.name.clone() };
+        let label =
+            if t.name.trim().is_empty() { i18n::target_label(canvas.locale).to_string() } else { t.name.clone() };
         items.push(Item { swatch: Swatch::Dashed(canvas.theme.muted), label });
     }
     Legend::layout(items, EDGE, canvas.width - EDGE, false)
@@ -227,7 +228,11 @@ fn layout(canvas: &Canvas, data: &Data, top: f64, lo: f64, hi: f64) -> Layout {
 fn category_labels(categories: &[String], band: f64, marks: Marks) -> Vec<(usize, Vec<String>)> {
     let n = categories.len();
     if marks == Marks::Bars && band >= MIN_WRAP_BAND {
-        return categories.iter().enumerate().map(|(i, c)| (i, text::wrap(c, SMALL_FONT, false, band - 4.0, 2))).collect();
+        return categories
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i, text::wrap(c, SMALL_FONT, false, band - 4.0, 2)))
+            .collect();
     }
     // Long names are cut rather than thinning everything to make room for them.
     let widest = categories.iter().map(|c| text::width(c.trim(), SMALL_FONT, false)).fold(0.0, f64::max).min(90.0);
@@ -282,7 +287,14 @@ struct LineStyle {
 
 /// Draws a series as polylines over its runs of present values; a lone value between gaps
 /// becomes a dot, so it does not vanish.
-fn draw_line(svg: &mut Svg, values: &[Option<f64>], n: usize, x: &dyn Fn(usize) -> f64, y: &LinearScale, style: LineStyle) {
+fn draw_line(
+    svg: &mut Svg,
+    values: &[Option<f64>],
+    n: usize,
+    x: &dyn Fn(usize) -> f64,
+    y: &LinearScale,
+    style: LineStyle,
+) {
     let LineStyle { stroke, dot, markers } = style;
     let point = |i: usize| -> Option<Point> { value_at(values, i).map(|v| (x(i), y.map(v))) };
     for run in present_runs(values, n) {

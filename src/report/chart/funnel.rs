@@ -27,7 +27,11 @@ pub(super) fn render(svg: &mut Svg, canvas: &Canvas, stages: &[(String, f64)], c
     let theme = canvas.theme;
     let widest = counts.iter().flatten().fold(0.0_f64, |m, c| m.max(*c));
 
-    let names_width = stages.iter().map(|(s, _)| text::width(s.trim(), LABEL_FONT, false)).fold(0.0, f64::max).min(canvas.width * 0.3);
+    let names_width = stages
+        .iter()
+        .map(|(s, _)| text::width(s.trim(), LABEL_FONT, false))
+        .fold(0.0, f64::max)
+        .min(canvas.width * 0.3);
     let bars_left = EDGE + names_width + 8.0;
     let bars_width = (canvas.width - EDGE - bars_left).max(1.0);
     let centre = bars_left + bars_width / 2.0;
@@ -58,7 +62,12 @@ pub(super) fn render(svg: &mut Svg, canvas: &Canvas, stages: &[(String, f64)], c
         let count_font = Font::new(LABEL_FONT, theme.text, Anchor::Start).bold();
         for (i, ((name, _), count)) in stages.iter().zip(&counts).enumerate() {
             let baseline = bar_top(i) + bar / 2.0 + LABEL_FONT * 0.35;
-            svg.text(bars_left - 8.0, baseline, name_font, &text::truncate(name.trim(), LABEL_FONT, false, names_width));
+            svg.text(
+                bars_left - 8.0,
+                baseline,
+                name_font,
+                &text::truncate(name.trim(), LABEL_FONT, false, names_width),
+            );
             let label = count.map_or_else(|| "—".to_string(), |c| format_axis(c, AxisFormat::Count));
             let w = count.map_or(0.0, |c| bar_width(c, widest, bars_width));
             // Inside the bar in white when it fits, else just right of the bar.

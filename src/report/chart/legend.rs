@@ -55,7 +55,8 @@ impl Legend {
         let mut rows: Vec<Vec<(f64, Swatch, String)>> = vec![Vec::new()];
         let mut x = 0.0;
         for item in items {
-            let label = text::truncate(&item.label, SMALL_FONT, false, max_label.min(room - item.swatch.width() - SWATCH_GAP));
+            let label =
+                text::truncate(&item.label, SMALL_FONT, false, max_label.min(room - item.swatch.width() - SWATCH_GAP));
             let item_width = item.swatch.width() + SWATCH_GAP + text::width(&label, SMALL_FONT, false);
             let row_is_empty = rows.last().is_none_or(Vec::is_empty);
             if !row_is_empty && x + item_width > room {
@@ -70,7 +71,8 @@ impl Legend {
         let mut placed = Vec::new();
         let row_count = rows.len();
         for (r, row) in rows.into_iter().enumerate() {
-            let used = row.last().map_or(0.0, |(x, s, l)| x + s.width() + SWATCH_GAP + text::width(l, SMALL_FONT, false));
+            let used =
+                row.last().map_or(0.0, |(x, s, l)| x + s.width() + SWATCH_GAP + text::width(l, SMALL_FONT, false));
             let offset = if centred { left + (room - used).max(0.0) / 2.0 } else { left };
             placed.extend(row.into_iter().map(|(x, s, l)| (offset + x, r, s, l)));
         }
@@ -94,7 +96,9 @@ impl Legend {
                     Swatch::Line(c) => svg.line((*x, middle), (x + 14.0, middle), Stroke::solid(c, 2.0)),
                     Swatch::Dashed(c) => svg.line((*x, middle), (x + 14.0, middle), Stroke::dashed(c, 1.5, 4.0, 2.0)),
                     Swatch::Block(c) => svg.rect(*x, middle - 4.0, 8.0, 8.0, Some(c), None),
-                    Swatch::Area(c) => svg.rect(*x, middle - 4.0, 8.0, 8.0, Some(mix(c, WHITE, 0.7)), Some(Stroke::solid(c, 1.0))),
+                    Swatch::Area(c) => {
+                        svg.rect(*x, middle - 4.0, 8.0, 8.0, Some(mix(c, WHITE, 0.7)), Some(Stroke::solid(c, 1.0)))
+                    }
                 }
                 let text_x = x + swatch.width() + SWATCH_GAP;
                 svg.text(text_x, baseline, Font::new(SMALL_FONT, canvas.theme.text, Anchor::Start), label);

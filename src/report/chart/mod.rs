@@ -51,19 +51,39 @@ const EDGE: f64 = 4.0;
 /// Renders `spec` as SVG of `width` × `height` points in the theme's colours, in the subset
 /// described in the [module docs](self). A size that is not a positive number is taken as
 /// 1 point; a spec without any value gives a valid SVG with an empty-state message.
-pub fn render_svg(id: &str, title: &str, spec: &ChartSpec, width: f32, height: f32, theme: &Theme, locale: Locale) -> String {
+pub fn render_svg(
+    id: &str,
+    title: &str,
+    spec: &ChartSpec,
+    width: f32,
+    height: f32,
+    theme: &Theme,
+    locale: Locale,
+) -> String {
     let canvas = Canvas { width: dimension(width), height: dimension(height), theme, locale };
     let mut svg = Svg::new(id, kind(spec), title, canvas.width, canvas.height);
     let drawn = match spec {
         ChartSpec::Line { categories, series, target, format } => cartesian::render(
             &mut svg,
             &canvas,
-            &cartesian::Data { categories, series, target: target.as_ref(), format: *format, marks: cartesian::Marks::Lines },
+            &cartesian::Data {
+                categories,
+                series,
+                target: target.as_ref(),
+                format: *format,
+                marks: cartesian::Marks::Lines,
+            },
         ),
         ChartSpec::Bars { categories, series, target, format } => cartesian::render(
             &mut svg,
             &canvas,
-            &cartesian::Data { categories, series, target: target.as_ref(), format: *format, marks: cartesian::Marks::Bars },
+            &cartesian::Data {
+                categories,
+                series,
+                target: target.as_ref(),
+                format: *format,
+                marks: cartesian::Marks::Bars,
+            },
         ),
         ChartSpec::Funnel { stages, conversions } => funnel::render(&mut svg, &canvas, stages, conversions),
         ChartSpec::Radar { axes, series, max } => radar::render(&mut svg, &canvas, axes, series, *max),
@@ -146,7 +166,12 @@ fn empty_state(svg: &mut Svg, canvas: &Canvas) {
     let size = if canvas.height < 60.0 { SMALL_FONT } else { MESSAGE_FONT };
     let message = text::truncate(i18n::no_data(canvas.locale), size, false, canvas.width - 2.0);
     svg.group("empty", |svg| {
-        svg.text(canvas.width / 2.0, canvas.height / 2.0 + size * 0.35, Font::new(size, canvas.theme.muted, Anchor::Middle), &message);
+        svg.text(
+            canvas.width / 2.0,
+            canvas.height / 2.0 + size * 0.35,
+            Font::new(size, canvas.theme.muted, Anchor::Middle),
+            &message,
+        );
     });
 }
 

@@ -26,7 +26,11 @@ pub(super) fn render(svg: &mut Svg, canvas: &Canvas, axes: &[String], series: &[
         return false;
     };
     // The caller's scale top; without a usable one, the nice value above the data.
-    let top_value = if max.is_finite() && max > 0.0 { max } else { nice_ticks(0.0, data_max.max(0.0), 4, false).domain().1.max(1.0) };
+    let top_value = if max.is_finite() && max > 0.0 {
+        max
+    } else {
+        nice_ticks(0.0, data_max.max(0.0), 4, false).domain().1.max(1.0)
+    };
     let theme = canvas.theme;
 
     let legend = (series.len() >= 2).then(|| {
@@ -44,7 +48,8 @@ pub(super) fn render(svg: &mut Svg, canvas: &Canvas, axes: &[String], series: &[
     let area_top = EDGE;
     let area_bottom = canvas.height - EDGE - legend_height;
 
-    let names_width = axes.iter().map(|a| text::width(a.trim(), AXIS_FONT, false)).fold(0.0, f64::max).min(canvas.width * 0.22);
+    let names_width =
+        axes.iter().map(|a| text::width(a.trim(), AXIS_FONT, false)).fold(0.0, f64::max).min(canvas.width * 0.22);
     let angle = |i: usize| -PI / 2.0 + 2.0 * PI * i as f64 / n as f64;
     // With an odd number of axes the shape reaches less far down (0.81 r for five) than
     // up (r): size and centre it by its real extent, not by a circle.
@@ -66,7 +71,8 @@ pub(super) fn render(svg: &mut Svg, canvas: &Canvas, axes: &[String], series: &[
     svg.group("grid", |svg| {
         for (k, value) in rings.iter().enumerate() {
             let outer = k + 1 == rings.len();
-            let stroke = Stroke::solid(if outer { theme.muted } else { canvas.grid_colour() }, if outer { 0.75 } else { 0.6 });
+            let stroke =
+                Stroke::solid(if outer { theme.muted } else { canvas.grid_colour() }, if outer { 0.75 } else { 0.6 });
             svg.polygon(&ring(value / top_value), None, None, Some(stroke));
         }
         for i in 0..n {
@@ -135,7 +141,12 @@ pub(super) fn render(svg: &mut Svg, canvas: &Canvas, axes: &[String], series: &[
             } else {
                 y + AXIS_FONT * 0.35
             };
-            svg.text(x, baseline, Font::new(AXIS_FONT, theme.text, anchor), &text::truncate(name.trim(), AXIS_FONT, false, room));
+            svg.text(
+                x,
+                baseline,
+                Font::new(AXIS_FONT, theme.text, anchor),
+                &text::truncate(name.trim(), AXIS_FONT, false, room),
+            );
         }
     });
     if let Some(legend) = legend {

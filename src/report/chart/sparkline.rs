@@ -19,7 +19,9 @@ pub(super) fn render(svg: &mut Svg, canvas: &Canvas, values: &[Option<f64>]) -> 
     let min = present.iter().map(|(_, v)| *v).fold(f64::INFINITY, f64::min);
     let max = present.iter().map(|(_, v)| *v).fold(f64::NEG_INFINITY, f64::max);
     let y = LinearScale::new((min, max), (canvas.height - PAD, PAD));
-    let x = |i: usize| if n <= 1 { canvas.width / 2.0 } else { PAD + i as f64 * (canvas.width - 2.0 * PAD) / (n - 1) as f64 };
+    let x = |i: usize| {
+        if n <= 1 { canvas.width / 2.0 } else { PAD + i as f64 * (canvas.width - 2.0 * PAD) / (n - 1) as f64 }
+    };
     let colour = canvas.theme.primary;
 
     svg.group("series series-0", |svg| {

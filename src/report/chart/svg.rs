@@ -114,7 +114,11 @@ impl Svg {
     }
 
     pub fn polyline(&mut self, points: &[Point], stroke: Stroke) {
-        self.out.push_str(&format!("<polyline points=\"{}\" fill=\"none\"{}/>\n", points_attr(points), stroke_attrs(Some(stroke), true)));
+        self.out.push_str(&format!(
+            "<polyline points=\"{}\" fill=\"none\"{}/>\n",
+            points_attr(points),
+            stroke_attrs(Some(stroke), true)
+        ));
     }
 
     /// A closed shape; `fill_opacity` below 1 lets grid lines show through (radar areas).

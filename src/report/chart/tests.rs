@@ -43,7 +43,10 @@ fn check_subset(svg: &str) -> Vec<Element> {
         assert_eq!(*line, line.trim(), "whitespace around line {i}: {line:?}");
         if line.starts_with("<title>") {
             assert_eq!(i, 1, "<title> only right after the root");
-            let content = line.strip_prefix("<title>").and_then(|l| l.strip_suffix("</title>")).unwrap_or_else(|| panic!("title: {line}"));
+            let content = line
+                .strip_prefix("<title>")
+                .and_then(|l| l.strip_suffix("</title>"))
+                .unwrap_or_else(|| panic!("title: {line}"));
             check_escaped(content, line);
             continue;
         }
@@ -90,14 +93,23 @@ fn parse_line(line: String) -> Element {
 fn allowed(name: &str) -> (&'static [&'static str], &'static [&'static str]) {
     match name {
         "g" => (&["class"], &["class"]),
-        "rect" => (&["x", "y", "width", "height", "fill", "stroke", "stroke-width"], &["x", "y", "width", "height", "fill"]),
-        "line" => {
-            (&["x1", "y1", "x2", "y2", "stroke", "stroke-width", "stroke-dasharray"], &["x1", "y1", "x2", "y2", "stroke", "stroke-width"])
+        "rect" => {
+            (&["x", "y", "width", "height", "fill", "stroke", "stroke-width"], &["x", "y", "width", "height", "fill"])
         }
-        "polyline" => (&["points", "fill", "stroke", "stroke-width", "stroke-dasharray"], &["points", "fill", "stroke", "stroke-width"]),
+        "line" => (
+            &["x1", "y1", "x2", "y2", "stroke", "stroke-width", "stroke-dasharray"],
+            &["x1", "y1", "x2", "y2", "stroke", "stroke-width"],
+        ),
+        "polyline" => (
+            &["points", "fill", "stroke", "stroke-width", "stroke-dasharray"],
+            &["points", "fill", "stroke", "stroke-width"],
+        ),
         "polygon" => (&["points", "fill", "fill-opacity", "stroke", "stroke-width"], &["points", "fill"]),
         "circle" => (&["cx", "cy", "r", "fill", "stroke", "stroke-width"], &["cx", "cy", "r", "fill"]),
-        "text" => (&["x", "y", "font-size", "fill", "text-anchor", "font-weight"], &["x", "y", "font-size", "fill", "text-anchor"]),
+        "text" => (
+            &["x", "y", "font-size", "fill", "text-anchor", "font-weight"],
+            &["x", "y", "font-size", "fill", "text-anchor"],
+        ),
         other => panic!("element <{other}> is outside the subset"),
     }
 }
@@ -137,7 +149,9 @@ fn check_element(e: &Element, line: &str) {
 
 fn is_colour(value: &str) -> bool {
     value == "none"
-        || (value.len() == 7 && value.starts_with('#') && value[1..].chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()))
+        || (value.len() == 7
+            && value.starts_with('#')
+            && value[1..].chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()))
 }
 
 fn check_number(value: &str, line: &str) {
@@ -187,7 +201,10 @@ fn text_boxes(elements: &[Element]) -> Vec<(String, f64, f64, f64, f64)> {
 fn assert_readable(svg: &str, width: f64, height: f64) {
     let boxes = text_boxes(&check_subset(svg));
     for (i, a) in boxes.iter().enumerate() {
-        assert!(a.1 >= -0.5 && a.2 <= width + 0.5 && a.3 >= -0.5 && a.4 <= height + 0.5, "{a:?} outside {width}×{height}\n{svg}");
+        assert!(
+            a.1 >= -0.5 && a.2 <= width + 0.5 && a.3 >= -0.5 && a.4 <= height + 0.5,
+            "{a:?} outside {width}×{height}\n{svg}"
+        );
         for b in &boxes[i + 1..] {
             let overlap = a.1 < b.2 - 0.5 && b.1 < a.2 - 0.5 && a.3 < b.4 - 0.5 && b.3 < a.4 - 0.5;
             assert!(!overlap, "{a:?} overlaps {b:?}\n{svg}");
@@ -275,7 +292,9 @@ fn radar() -> ChartSpec {
 }
 
 fn sparkline() -> ChartSpec {
-    ChartSpec::Sparkline { values: vec![Some(2.6), Some(2.7), Some(3.0), None, Some(2.5), Some(2.8), Some(2.9), Some(3.1), Some(3.27)] }
+    ChartSpec::Sparkline {
+        values: vec![Some(2.6), Some(2.7), Some(3.0), None, Some(2.5), Some(2.8), Some(2.9), Some(3.1), Some(3.27)],
+    }
 }
 
 fn render(spec: &ChartSpec, width: f32, height: f32) -> String {
@@ -284,7 +303,8 @@ fn render(spec: &ChartSpec, width: f32, height: f32) -> String {
 
 /// Every kind at the size the report uses, plus the edge cases, as (name, spec, w, h).
 fn gallery() -> Vec<(&'static str, ChartSpec, f32, f32)> {
-    let long = "An extraordinarily long category name that cannot possibly fit under one bar of a narrow chart".to_string();
+    let long =
+        "An extraordinarily long category name that cannot possibly fit under one bar of a narrow chart".to_string();
     vec![
         ("line", revenue_trend(), 480.0, 220.0),
         ("bars", attainment_by_region(), 480.0, 220.0),
@@ -296,7 +316,10 @@ fn gallery() -> Vec<(&'static str, ChartSpec, f32, f32)> {
             ChartSpec::Line {
                 categories: (1..=8).map(|q| format!("2025-Q{}", (q - 1) % 4 + 1)).collect(),
                 series: vec![
-                    series("Win rate", &[Some(0.31), Some(0.29), Some(0.33), Some(0.35), None, Some(0.3), Some(0.27), Some(0.24)]),
+                    series(
+                        "Win rate",
+                        &[Some(0.31), Some(0.29), Some(0.33), Some(0.35), None, Some(0.3), Some(0.27), Some(0.24)],
+                    ),
                     series("Market", &[Some(0.28); 8]),
                 ],
                 target: None,
@@ -366,7 +389,10 @@ fn gallery() -> Vec<(&'static str, ChartSpec, f32, f32)> {
         ("radar_small", radar(), 200.0, 180.0),
         (
             "funnel_zero_stage",
-            ChartSpec::Funnel { stages: vec![("Lead".into(), 10.0), ("Won".into(), 0.0)], conversions: vec![Some(0.0)] },
+            ChartSpec::Funnel {
+                stages: vec![("Lead".into(), 10.0), ("Won".into(), 0.0)],
+                conversions: vec![Some(0.0)],
+            },
             240.0,
             120.0,
         ),
@@ -461,7 +487,12 @@ fn a_lone_value_between_gaps_is_a_dot() {
 #[test]
 fn no_data_gives_the_empty_state_in_the_reports_language() {
     let empty_cases = [
-        ChartSpec::Line { categories: months(), series: vec![series("Revenue", &[None; 13])], target: None, format: AxisFormat::Money },
+        ChartSpec::Line {
+            categories: months(),
+            series: vec![series("Revenue", &[None; 13])],
+            target: None,
+            format: AxisFormat::Money,
+        },
         ChartSpec::Line { categories: vec![], series: vec![], target: None, format: AxisFormat::Money },
         ChartSpec::Bars {
             categories: vec!["North".into()],
@@ -469,7 +500,12 @@ fn no_data_gives_the_empty_state_in_the_reports_language() {
             target: None,
             format: AxisFormat::Money,
         },
-        ChartSpec::Bars { categories: vec![], series: vec![series("Revenue", &[Some(1.0)])], target: None, format: AxisFormat::Money },
+        ChartSpec::Bars {
+            categories: vec![],
+            series: vec![series("Revenue", &[Some(1.0)])],
+            target: None,
+            format: AxisFormat::Money,
+        },
         ChartSpec::Funnel { stages: vec![], conversions: vec![] },
         ChartSpec::Radar { axes: vec![], series: vec![], max: 5.0 },
         ChartSpec::Radar { axes: vec!["Price".into()], series: vec![series("Self", &[None])], max: 5.0 },
@@ -499,15 +535,21 @@ fn value_axes_have_nice_ticks() {
 }
 
 fn texts_in(svg: &str, class: &str) -> Vec<String> {
-    in_group(svg, class).iter().filter_map(|l| l.split_once('>').and_then(|(_, r)| r.strip_suffix("</text>")).map(unescape)).collect()
+    in_group(svg, class)
+        .iter()
+        .filter_map(|l| l.split_once('>').and_then(|(_, r)| r.strip_suffix("</text>")).map(unescape))
+        .collect()
 }
 
 #[test]
 fn negative_bars_hang_below_the_zero_line() {
     let svg = render(&gallery()[6].1, 480.0, 220.0);
     let elements = check_subset(&svg);
-    let zero_line =
-        elements.iter().find(|e| e.name == "line" && e.attr("stroke") == Some("#6b7280")).map(|e| e.num("y1")).unwrap_or(f64::NAN);
+    let zero_line = elements
+        .iter()
+        .find(|e| e.name == "line" && e.attr("stroke") == Some("#6b7280"))
+        .map(|e| e.num("y1"))
+        .unwrap_or(f64::NAN);
     let bars: Vec<&Element> = elements.iter().filter(|e| e.name == "rect").collect();
     assert_eq!(bars.len(), 4);
     assert!((bars[0].num("y") + bars[0].num("height") - zero_line).abs() < 0.02, "positive bar ends on the zero line");
@@ -537,14 +579,21 @@ fn long_names_are_truncated_and_dense_periods_thinned() {
     // Under a bar, a long name wraps onto two lines and the second is cut.
     let single = render(&gallery()[7].1, 120.0, 160.0);
     assert_readable(&single, 120.0, 160.0);
-    let lines: Vec<String> =
-        texts_in(&single, "labels").into_iter().filter(|t| !t.chars().next().is_some_and(|c| c.is_ascii_digit())).collect();
+    let lines: Vec<String> = texts_in(&single, "labels")
+        .into_iter()
+        .filter(|t| !t.chars().next().is_some_and(|c| c.is_ascii_digit()))
+        .collect();
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(lines[1].ends_with('…'), "{lines:?}");
 
     // Under a trend, every name is one line, cut to its (thinned) room.
     let names: Vec<String> = (0..13).map(|i| format!("Period number {i} with a long name")).collect();
-    let spec = ChartSpec::Line { categories: names, series: vec![series("x", &[Some(1.0); 13])], target: None, format: AxisFormat::Number };
+    let spec = ChartSpec::Line {
+        categories: names,
+        series: vec![series("x", &[Some(1.0); 13])],
+        target: None,
+        format: AxisFormat::Number,
+    };
     let svg = render(&spec, 480.0, 220.0);
     assert_readable(&svg, 480.0, 220.0);
     let cut: Vec<String> = texts_in(&svg, "labels").into_iter().filter(|t| t.starts_with("Period")).collect();
@@ -573,8 +622,11 @@ fn legends_appear_for_several_series_or_a_target() {
 fn funnel_reads_conversions_in_either_shape() {
     let per_stage = texts(&render(&funnel(), 480.0, 200.0));
     let ChartSpec::Funnel { stages, .. } = funnel() else { unreachable!() };
-    let per_pair =
-        texts(&render(&ChartSpec::Funnel { stages, conversions: vec![Some(0.8), Some(0.75), Some(0.8), Some(0.65)] }, 480.0, 200.0));
+    let per_pair = texts(&render(
+        &ChartSpec::Funnel { stages, conversions: vec![Some(0.8), Some(0.75), Some(0.8), Some(0.65)] },
+        480.0,
+        200.0,
+    ));
     assert_eq!(per_stage, per_pair);
     assert!(per_stage.iter().any(|t| t == "65%") && per_stage.iter().any(|t| t == "12,400"), "{per_stage:?}");
 }
@@ -598,19 +650,34 @@ fn snapshots_of_rendered_charts() {
 
 #[test]
 fn extreme_inputs_still_give_valid_svg() {
-    let extremes = [Some(f64::MAX), Some(-f64::MAX), Some(1e-300), Some(f64::INFINITY), Some(f64::NAN), None, Some(0.0)];
+    let extremes =
+        [Some(f64::MAX), Some(-f64::MAX), Some(1e-300), Some(f64::INFINITY), Some(f64::NAN), None, Some(0.0)];
     let names: Vec<String> = (0..extremes.len()).map(|i| format!("c{i}")).collect();
     let many: Vec<Series> = (0..12).map(|j| series(&format!("Series {j} with a long name"), &extremes)).collect();
     let specs = [
-        ChartSpec::Line { categories: names.clone(), series: many.clone(), target: Some(series("", &extremes)), format: AxisFormat::Money },
+        ChartSpec::Line {
+            categories: names.clone(),
+            series: many.clone(),
+            target: Some(series("", &extremes)),
+            format: AxisFormat::Money,
+        },
         ChartSpec::Bars { categories: names.clone(), series: many.clone(), target: None, format: AxisFormat::Count },
-        ChartSpec::Bars { categories: names, series: vec![series("zero", &[Some(0.0); 7])], target: None, format: AxisFormat::Percent },
+        ChartSpec::Bars {
+            categories: names,
+            series: vec![series("zero", &[Some(0.0); 7])],
+            target: None,
+            format: AxisFormat::Percent,
+        },
         ChartSpec::Funnel {
             stages: vec![("a".into(), f64::NAN), ("b".into(), -5.0), ("c".into(), 1e300)],
             conversions: vec![Some(f64::INFINITY)],
         },
         ChartSpec::Radar { axes: vec!["only".into()], series: many.clone(), max: f64::NAN },
-        ChartSpec::Radar { axes: vec!["a".into(), "b".into()], series: vec![series("s", &[Some(-3.0), Some(9.0)])], max: 0.0 },
+        ChartSpec::Radar {
+            axes: vec!["a".into(), "b".into()],
+            series: vec![series("s", &[Some(-3.0), Some(9.0)])],
+            max: 0.0,
+        },
         ChartSpec::Sparkline { values: vec![Some(5.0)] },
         ChartSpec::Sparkline { values: extremes.to_vec() },
     ];
@@ -623,8 +690,12 @@ fn extreme_inputs_still_give_valid_svg() {
 
 #[test]
 fn a_flat_or_single_value_keeps_zero_in_view() {
-    let spec =
-        ChartSpec::Line { categories: months(), series: vec![series("x", &[Some(3.2e6); 13])], target: None, format: AxisFormat::Money };
+    let spec = ChartSpec::Line {
+        categories: months(),
+        series: vec![series("x", &[Some(3.2e6); 13])],
+        target: None,
+        format: AxisFormat::Money,
+    };
     let labels = texts_in(&render(&spec, 480.0, 220.0), "labels");
     assert!(labels.iter().any(|t| t == "0") && labels.iter().any(|t| t == "3M"), "{labels:?}");
 }

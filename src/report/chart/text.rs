@@ -100,7 +100,8 @@ pub(super) fn wrap(text: &str, size: f64, bold: bool, max_width: f64, max_lines:
             space_before = true;
             continue;
         }
-        let starts_token = is_wide(c) || space_before || tokens.last().is_none_or(|(t, _)| t.chars().last().is_some_and(is_wide));
+        let starts_token =
+            is_wide(c) || space_before || tokens.last().is_none_or(|(t, _)| t.chars().last().is_some_and(is_wide));
         if starts_token {
             tokens.push((c.to_string(), space_before));
         } else if let Some((t, _)) = tokens.last_mut() {
@@ -125,8 +126,11 @@ pub(super) fn wrap(text: &str, size: f64, bold: bool, max_width: f64, max_lines:
         lines.push(std::mem::take(&mut current));
         if lines.len() == max_lines - 1 {
             // The last line takes everything left, truncated if need be.
-            let rest: String =
-                tokens[i..].iter().enumerate().map(|(j, (t, s))| if j > 0 && *s { format!(" {t}") } else { t.clone() }).collect();
+            let rest: String = tokens[i..]
+                .iter()
+                .enumerate()
+                .map(|(j, (t, s))| if j > 0 && *s { format!(" {t}") } else { t.clone() })
+                .collect();
             lines.push(rest);
             current.clear();
             break;

@@ -85,8 +85,7 @@ pub(super) fn subset(face: &Face, chars: &BTreeMap<char, u16>) -> Result<Subset,
     }
     tables.push((*b"hmtx", new_hmtx));
 
-    let mapping: BTreeMap<u32, u16> =
-        chars.iter().filter_map(|(&c, g)| Some((c as u32, *new_gid.get(g)?))).collect();
+    let mapping: BTreeMap<u32, u16> = chars.iter().filter_map(|(&c, g)| Some((c as u32, *new_gid.get(g)?))).collect();
     tables.push((*b"cmap", cmap_format4(&mapping)));
 
     let mut post = vec![0u8; 32];
@@ -478,7 +477,8 @@ impl Desubroutinizer<'_> {
         let mut i = 0;
         while i < cs.len() {
             let b0 = cs[i];
-            let need = |n: usize| -> Result<&[u8], String> { cs.get(i..i + n).ok_or_else(|| "truncated charstring".into()) };
+            let need =
+                |n: usize| -> Result<&[u8], String> { cs.get(i..i + n).ok_or_else(|| "truncated charstring".into()) };
             match b0 {
                 28 => {
                     let b = need(3)?;
@@ -507,9 +507,13 @@ impl Desubroutinizer<'_> {
                 10 | 29 => {
                     let (n, at) = self.stack.pop().ok_or("subroutine call without a number")?;
                     self.out.truncate(at);
-                    let index = if b0 == 10 { self.local.ok_or("callsubr without local subroutines")? } else { self.global };
+                    let index =
+                        if b0 == 10 { self.local.ok_or("callsubr without local subroutines")? } else { self.global };
                     let k = n + subr_bias(index.items.len());
-                    let subr = usize::try_from(k).ok().and_then(|k| index.get(self.cff, k)).ok_or("subroutine out of range")?;
+                    let subr = usize::try_from(k)
+                        .ok()
+                        .and_then(|k| index.get(self.cff, k))
+                        .ok_or("subroutine out of range")?;
                     i += 1;
                     if self.run(subr, depth + 1)? {
                         return Ok(true);
@@ -594,7 +598,9 @@ fn parse_charset(cff: &[u8], offset: usize, num_glyphs: usize) -> Result<Vec<u16
 
 fn parse_fd_select(cff: &[u8], offset: usize, num_glyphs: usize) -> Result<Vec<u8>, String> {
     match cff.get(offset) {
-        Some(0) => cff.get(offset + 1..offset + 1 + num_glyphs).map(<[u8]>::to_vec).ok_or_else(|| "truncated FDSelect".into()),
+        Some(0) => {
+            cff.get(offset + 1..offset + 1 + num_glyphs).map(<[u8]>::to_vec).ok_or_else(|| "truncated FDSelect".into())
+        }
         Some(3) => {
             let ranges = be_u16(cff, offset + 1).ok_or("truncated FDSelect")? as usize;
             let mut fds = vec![0u8; num_glyphs];
@@ -654,14 +660,16 @@ fn subset_cff(cff: &[u8], glyphs: &[u16]) -> Result<Vec<u8>, String> {
         for k in 0..fd_array.items.len() {
             let fd = parse_dict(fd_array.get(cff, k).ok_or("bad FDArray")?)?;
             let private = dict_get(&fd, OP_PRIVATE).ok_or("font DICT without Private")?;
-            let (size, offset) = (*private.first().ok_or("bad Private")? as usize, *private.get(1).ok_or("bad Private")? as usize);
+            let (size, offset) =
+                (*private.first().ok_or("bad Private")? as usize, *private.get(1).ok_or("bad Private")? as usize);
             privates.push(private_without_subrs(cff, size, offset)?);
             dicts.push(fd);
         }
         (fd_select, privates, dicts)
     } else {
         let private = dict_get(&top, OP_PRIVATE).ok_or("no Private DICT")?;
-        let (size, offset) = (*private.first().ok_or("bad Private")? as usize, *private.get(1).ok_or("bad Private")? as usize);
+        let (size, offset) =
+            (*private.first().ok_or("bad Private")? as usize, *private.get(1).ok_or("bad Private")? as usize);
         (vec![0; num_glyphs], vec![private_without_subrs(cff, size, offset)?], Vec::new())
     };
 
@@ -672,7 +680,14 @@ fn subset_cff(cff: &[u8], glyphs: &[u16]) -> Result<Vec<u8>, String> {
         let cs = charstrings.get(cff, g).ok_or("glyph out of range")?;
         let fd = *fd_select.get(g).ok_or("glyph without FDSelect entry")?;
         let local = privates.get(fd as usize).ok_or("FDSelect points past FDArray")?.1.as_ref();
-        let mut d = Desubroutinizer { cff, global: &global, local, out: Vec::with_capacity(cs.len() * 2), stack: Vec::new(), stems: 0 };
+        let mut d = Desubroutinizer {
+            cff,
+            global: &global,
+            local,
+            out: Vec::with_capacity(cs.len() * 2),
+            stack: Vec::new(),
+            stems: 0,
+        };
         d.run(cs, 0)?;
         new_charstrings.push(d.out);
         new_fd_select.push(fd);
@@ -699,8 +714,20 @@ fn subset_cff(cff: &[u8], glyphs: &[u16]) -> Result<Vec<u8>, String> {
     let charstrings_index = write_index(&new_charstrings);
 
     // Top DICT: everything but what points at rewritten data, then fixed-width pointers.
-    let dropped = [OP_CHARSET, OP_ENCODING, OP_CHARSTRINGS, OP_PRIVATE, OP_FD_ARRAY, OP_FD_SELECT, OP_CID_COUNT, OP_UID_BASE, OP_XUID, OP_UNIQUE_ID];
-    let kept_top: Vec<u8> = top.iter().filter(|e| !dropped.contains(&e.op)).flat_map(|e| e.raw.iter().copied()).collect();
+    let dropped = [
+        OP_CHARSET,
+        OP_ENCODING,
+        OP_CHARSTRINGS,
+        OP_PRIVATE,
+        OP_FD_ARRAY,
+        OP_FD_SELECT,
+        OP_CID_COUNT,
+        OP_UID_BASE,
+        OP_XUID,
+        OP_UNIQUE_ID,
+    ];
+    let kept_top: Vec<u8> =
+        top.iter().filter(|e| !dropped.contains(&e.op)).flat_map(|e| e.raw.iter().copied()).collect();
     let build_top = |charset_at: i64, charstrings_at: i64, fd_select_at: i64, fd_array_at: i64, private: (i64, i64)| {
         let mut t = kept_top.clone();
         fixed_entry(&mut t, &[charset_at], OP_CHARSET);
@@ -720,7 +747,8 @@ fn subset_cff(cff: &[u8], glyphs: &[u16]) -> Result<Vec<u8>, String> {
             .zip(private_at)
             .zip(&privates)
             .map(|((fd, &at), (private, _))| {
-                let mut d: Vec<u8> = fd.iter().filter(|e| e.op != OP_PRIVATE).flat_map(|e| e.raw.iter().copied()).collect();
+                let mut d: Vec<u8> =
+                    fd.iter().filter(|e| e.op != OP_PRIVATE).flat_map(|e| e.raw.iter().copied()).collect();
                 fixed_entry(&mut d, &[private.len() as i64, at], OP_PRIVATE);
                 d
             })
@@ -799,7 +827,8 @@ mod tests {
         assert!(tag.len() == 6 && tag.chars().all(|c| c.is_ascii_uppercase()), "{tag}");
         assert_eq!(name, fonts.face(2).name);
         let mut warnings = Vec::new();
-        let parsed = printpdf::ParsedFont::from_bytes(&subset.bytes, 0, &mut warnings).expect("printpdf parses the subset");
+        let parsed =
+            printpdf::ParsedFont::from_bytes(&subset.bytes, 0, &mut warnings).expect("printpdf parses the subset");
         let mut gids: Vec<u16> = "收入达成率".chars().filter_map(|c| parsed.lookup_glyph_index(c as u32)).collect();
         gids.sort_unstable();
         assert_eq!(gids, vec![1, 2, 3, 4, 5]);

@@ -217,7 +217,14 @@ impl<'a> Flow<'a> {
 
     fn text(&mut self, x: f32, baseline: f32, font: Font, colour: Rgb, text: &str) {
         if !text.is_empty() {
-            self.shape(Shape::Text(TextShape { x, y: baseline, size: font.size, bold: font.bold, colour, text: text.to_string() }));
+            self.shape(Shape::Text(TextShape {
+                x,
+                y: baseline,
+                size: font.size,
+                bold: font.bold,
+                colour,
+                text: text.to_string(),
+            }));
         }
     }
 
@@ -240,9 +247,15 @@ impl<'a> Flow<'a> {
     // -- sections ------------------------------------------------------------------------
 
     fn section(&mut self, index: usize, section: &Section, drawings: &Drawings) {
-        let heading = (!section.title.is_empty()).then(|| self.wrap(&section.title, Font::bold(HEADING), self.width, HEADING_LINE));
-        let intro = section.intro.as_deref().filter(|s| !s.is_empty()).map(|s| self.wrap(s, Font::regular(BODY), self.width, BODY_LINE));
-        let head_height = heading.as_ref().map_or(0.0, |h| h.height() + 10.0) + intro.as_ref().map_or(0.0, |i| i.height() + 8.0);
+        let heading = (!section.title.is_empty())
+            .then(|| self.wrap(&section.title, Font::bold(HEADING), self.width, HEADING_LINE));
+        let intro = section
+            .intro
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| self.wrap(s, Font::regular(BODY), self.width, BODY_LINE));
+        let head_height =
+            heading.as_ref().map_or(0.0, |h| h.height() + 10.0) + intro.as_ref().map_or(0.0, |i| i.height() + 8.0);
         let table = match &section.body {
             SectionBody::Table { table } => Some((table, self.table_rows(table))),
             _ => None,
@@ -316,10 +329,15 @@ impl<'a> Flow<'a> {
                 let cols = self.card_columns();
                 cards.chunks(cols).next().map_or(0.0, |row| self.card_row_height(index, row, drawings))
             }
-            SectionBody::Chart { chart } => drawings
-                .charts
-                .get(&index)
-                .map_or(0.0, |d| self.chart_geometry(d, (chart.title != section.title).then_some(chart.title.as_str()), chart.caption.as_deref(), None).least),
+            SectionBody::Chart { chart } => drawings.charts.get(&index).map_or(0.0, |d| {
+                self.chart_geometry(
+                    d,
+                    (chart.title != section.title).then_some(chart.title.as_str()),
+                    chart.caption.as_deref(),
+                    None,
+                )
+                .least
+            }),
             SectionBody::Table { table } => self.table_first_piece(table, &self.table_rows(table)),
             SectionBody::Findings { items } => items.first().map_or(0.0, |i| {
                 let lines = self.wrap(i, Font::regular(BODY), self.width - 14.0, BODY_LINE);
@@ -362,7 +380,12 @@ impl<'a> Flow<'a> {
             let (x, y) = (self.left, self.y);
             if bullet && i == 0 {
                 let r = 1.9;
-                self.shape(Shape::Circle { cx: x + 4.0, cy: y + BODY_LINE / 2.0 - 0.2, r, style: Style::fill(self.theme.primary) });
+                self.shape(Shape::Circle {
+                    cx: x + 4.0,
+                    cy: y + BODY_LINE / 2.0 - 0.2,
+                    r,
+                    style: Style::fill(self.theme.primary),
+                });
             }
             let chunk = &lines[i..i + take];
             self.draw_lines(chunk, Font::regular(BODY), BODY_LINE, x + indent, y, self.theme.text);
@@ -442,22 +465,28 @@ impl<'a> Flow<'a> {
             parts.push((y.clone(), self.theme.muted, false));
         }
         let gap = 10.0;
-        let one_line: f32 = parts.iter().map(|(t, _, b)| Font { size: SMALL, bold: *b }.width(self.fonts, t)).sum::<f32>() + gap * (parts.len().saturating_sub(1)) as f32;
+        let one_line: f32 =
+            parts.iter().map(|(t, _, b)| Font { size: SMALL, bold: *b }.width(self.fonts, t)).sum::<f32>()
+                + gap * (parts.len().saturating_sub(1)) as f32;
         let changes: Vec<Vec<(String, Rgb, bool, f32)>> = if one_line <= inner {
             let mut x = 0.0;
-            vec![parts
-                .into_iter()
-                .map(|(t, c, b)| {
-                    let at = x;
-                    x += Font { size: SMALL, bold: b }.width(self.fonts, &t) + gap;
-                    (t, c, b, at)
-                })
-                .collect()]
+            vec![
+                parts
+                    .into_iter()
+                    .map(|(t, c, b)| {
+                        let at = x;
+                        x += Font { size: SMALL, bold: b }.width(self.fonts, &t) + gap;
+                        (t, c, b, at)
+                    })
+                    .collect(),
+            ]
         } else {
             parts
                 .into_iter()
                 .flat_map(|(t, c, b)| {
-                    wrap(self.fonts, &t, Font { size: SMALL, bold: b }, inner).into_iter().map(move |l| vec![(l, c, b, 0.0)])
+                    wrap(self.fonts, &t, Font { size: SMALL, bold: b }, inner)
+                        .into_iter()
+                        .map(move |l| vec![(l, c, b, 0.0)])
                 })
                 .collect()
         };
@@ -509,11 +538,18 @@ impl<'a> Flow<'a> {
                 self.shape(s.placed(ix, top, scale));
             }
         }
-        let summary = [Some(card.label.as_str()), Some(card.value.as_str()), Some(card.status_label.as_str()), card.target.as_deref(), card.change_previous.as_deref(), card.change_year_ago.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" | ");
+        let summary = [
+            Some(card.label.as_str()),
+            Some(card.value.as_str()),
+            Some(card.status_label.as_str()),
+            card.target.as_deref(),
+            card.change_previous.as_deref(),
+            card.change_year_ago.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" | ");
         self.record(BoxKind::Card, x, y, w, h, Some(summary));
     }
 
@@ -522,9 +558,16 @@ impl<'a> Flow<'a> {
     /// The chart's title, caption and scale: the content width, or less for a chart taller
     /// than a page. With `room`, a chart that would not fit may shrink to as little as
     /// [`CHART_MIN_SCALE`] of that, rather than leave the rest of the page empty.
-    fn chart_geometry(&self, d: &Drawing, title: Option<&str>, caption: Option<&str>, room: Option<f32>) -> ChartGeometry {
+    fn chart_geometry(
+        &self,
+        d: &Drawing,
+        title: Option<&str>,
+        caption: Option<&str>,
+        room: Option<f32>,
+    ) -> ChartGeometry {
         let title = title.filter(|t| !t.is_empty()).map(|t| self.wrap(t, Font::bold(10.0), self.width, 13.0));
-        let caption = caption.filter(|c| !c.is_empty()).map(|c| self.wrap(c, Font::regular(SMALL), self.width, SMALL_LINE));
+        let caption =
+            caption.filter(|c| !c.is_empty()).map(|c| self.wrap(c, Font::regular(SMALL), self.width, SMALL_LINE));
         let title_h = title.as_ref().map_or(0.0, |t| t.height() + 4.0);
         let caption_h = caption.as_ref().map_or(0.0, |c| c.height() + 5.0);
         let mut scale = self.width / d.width;
@@ -601,12 +644,20 @@ impl<'a> Flow<'a> {
         let natural: Vec<f32> = natural.iter().map(|w| w + pad + 0.5).collect();
         let minimum: Vec<f32> = minimum.iter().zip(&natural).map(|(m, n)| (m + pad + 0.5).min(*n)).collect();
         let aligns: Vec<Align> = table.columns.iter().map(|c| c.align).collect();
-        let status: Vec<bool> = (0..n).map(|i| table.rows.iter().any(|r| r.get(i).is_some_and(|c| c.tone.is_some()))).collect();
+        let status: Vec<bool> =
+            (0..n).map(|i| table.rows.iter().any(|r| r.get(i).is_some_and(|c| c.tone.is_some()))).collect();
         let widths = column_widths(&natural, &minimum, &aligns, &status, self.width);
         let cell_lines = |text: &str, font: Font, w: f32| wrap(self.fonts, text, font, w - pad);
-        let header_cells: Vec<Vec<String>> = table.columns.iter().zip(&widths).map(|(c, &w)| cell_lines(&c.label, head, w)).collect();
+        let header_cells: Vec<Vec<String>> =
+            table.columns.iter().zip(&widths).map(|(c, &w)| cell_lines(&c.label, head, w)).collect();
         let lines = header_cells.iter().map(Vec::len).max().unwrap_or(1);
-        let header = Row { height: lines as f32 * TABLE_LINE + 2.0 * CELL_PAD_Y, cells: header_cells, tones: vec![None; n], index: 0, source: None };
+        let header = Row {
+            height: lines as f32 * TABLE_LINE + 2.0 * CELL_PAD_Y,
+            cells: header_cells,
+            tones: vec![None; n],
+            index: 0,
+            source: None,
+        };
         let mut rows = Vec::new();
         for (index, row) in table.rows.iter().enumerate() {
             let cells: Vec<Vec<String>> = (0..n)
@@ -630,7 +681,11 @@ impl<'a> Flow<'a> {
             return self.empty_table_height(table);
         }
         let all: f32 = t.header.height + t.rows.iter().map(|r| r.height).sum::<f32>();
-        if all <= self.body_height() / 3.0 { all } else { t.header.height + t.rows.iter().take(3).map(|r| r.height).sum::<f32>() }
+        if all <= self.body_height() / 3.0 {
+            all
+        } else {
+            t.header.height + t.rows.iter().take(3).map(|r| r.height).sum::<f32>()
+        }
     }
 
     fn table(&mut self, table: &Table, t: &TableRows) {
@@ -668,7 +723,8 @@ impl<'a> Flow<'a> {
         let page_room = self.body_height() - t.header.height;
         let mut room = self.remaining() - t.header.height;
         let mut pages: Vec<Vec<Piece>> = vec![Vec::new()];
-        let mut queue: std::collections::VecDeque<Piece> = t.rows.iter().enumerate().map(|(row, r)| Piece { row, from: 0, to: r.lines() }).collect();
+        let mut queue: std::collections::VecDeque<Piece> =
+            t.rows.iter().enumerate().map(|(row, r)| Piece { row, from: 0, to: r.lines() }).collect();
         while let Some(p) = queue.pop_front() {
             let height = row_height(p.to - p.from);
             let page = pages.len() - 1;
@@ -704,7 +760,12 @@ impl<'a> Flow<'a> {
                 let Some(&candidate) = pages[last - 1].last() else { break };
                 let whole = candidate.from == 0 && candidate.to == t.rows[candidate.row].lines();
                 let continues = pages[last].first().is_some_and(|p| p.row == candidate.row);
-                if pages[last].len() >= 3 || pages[last - 1].len() <= 3 || !whole || continues || used + row_height(candidate.to) > page_room {
+                if pages[last].len() >= 3
+                    || pages[last - 1].len() <= 3
+                    || !whole
+                    || continues
+                    || used + row_height(candidate.to) > page_room
+                {
                     break;
                 }
                 pages[last - 1].pop();
@@ -723,7 +784,13 @@ impl<'a> Flow<'a> {
         for (i, (lines, &w)) in t.header.cells.iter().zip(&t.widths).enumerate() {
             for (k, line) in lines.iter().enumerate() {
                 let lx = aligned_x(self.fonts, x, w, t.aligns.get(i).copied().unwrap_or(Align::Left), line, font);
-                self.text(lx, baseline(y + CELL_PAD_Y + k as f32 * TABLE_LINE, TABLE_LINE, font.size), font, WHITE, line);
+                self.text(
+                    lx,
+                    baseline(y + CELL_PAD_Y + k as f32 * TABLE_LINE, TABLE_LINE, font.size),
+                    font,
+                    WHITE,
+                    line,
+                );
             }
             x += w;
         }
@@ -747,7 +814,13 @@ impl<'a> Flow<'a> {
             };
             for (k, line) in cell.iter().skip(lines.start).take(lines.len()).enumerate() {
                 let lx = aligned_x(self.fonts, x, w, t.aligns.get(i).copied().unwrap_or(Align::Left), line, font);
-                self.text(lx, baseline(y + CELL_PAD_Y + k as f32 * TABLE_LINE, TABLE_LINE, font.size), font, colour, line);
+                self.text(
+                    lx,
+                    baseline(y + CELL_PAD_Y + k as f32 * TABLE_LINE, TABLE_LINE, font.size),
+                    font,
+                    colour,
+                    line,
+                );
             }
             x += w;
         }
@@ -762,14 +835,29 @@ impl<'a> Flow<'a> {
     // -- cover and chrome ----------------------------------------------------------------
 
     #[allow(clippy::too_many_arguments)]
-    fn cover(&mut self, page: usize, section: &Section, report: &Report, logo: Option<&Drawing>, contents: &[(String, usize)], page_h: f32) {
+    fn cover(
+        &mut self,
+        page: usize,
+        section: &Section,
+        report: &Report,
+        logo: Option<&Drawing>,
+        contents: &[(String, usize)],
+        page_h: f32,
+    ) {
         let SectionBody::Cover { title, subtitle, facts } = &section.body else { return };
         let theme = self.theme;
         let (left, width) = (self.left, self.width);
         let mut out = Page { shapes: Vec::new(), boxes: Vec::new(), cover: true };
         let text = |out: &mut Page, x: f32, y: f32, font: Font, colour: Rgb, t: &str| {
             if !t.is_empty() {
-                out.shapes.push(Shape::Text(TextShape { x, y, size: font.size, bold: font.bold, colour, text: t.to_string() }));
+                out.shapes.push(Shape::Text(TextShape {
+                    x,
+                    y,
+                    size: font.size,
+                    bold: font.bold,
+                    colour,
+                    text: t.to_string(),
+                }));
             }
         };
         let fonts = self.fonts;
@@ -793,7 +881,14 @@ impl<'a> Flow<'a> {
             text(&mut out, left, baseline(y + i as f32 * 36.0, 36.0, 30.0), Font::bold(30.0), WHITE, l);
         }
         let title_h = title_lines.len() as f32 * 36.0;
-        out.boxes.push(LayoutBox::from_points(BoxKind::CoverTitle, left, title_top, width, title_h, Some(title.clone())));
+        out.boxes.push(LayoutBox::from_points(
+            BoxKind::CoverTitle,
+            left,
+            title_top,
+            width,
+            title_h,
+            Some(title.clone()),
+        ));
         y += title_h + 8.0;
         let mut subtitles = vec![subtitle.clone()];
         if !subtitle.contains(&report.period_label) {
@@ -805,7 +900,14 @@ impl<'a> Flow<'a> {
             for (i, l) in lines.iter().enumerate() {
                 text(&mut out, left, baseline(y + i as f32 * 21.0, 21.0, 16.0), Font::regular(16.0), light, l);
             }
-            out.boxes.push(LayoutBox::from_points(BoxKind::CoverSubtitle, left, y, width, lines.len() as f32 * 21.0, Some(s.clone())));
+            out.boxes.push(LayoutBox::from_points(
+                BoxKind::CoverSubtitle,
+                left,
+                y,
+                width,
+                lines.len() as f32 * 21.0,
+                Some(s.clone()),
+            ));
             y += lines.len() as f32 * 21.0 + 4.0;
         }
         let band_h = (y + 16.0 * MM).max(110.0 * MM);
@@ -837,7 +939,14 @@ impl<'a> Flow<'a> {
                     text(&mut out, x, baseline(fy, 15.0, 12.0), Font::bold(12.0), theme.text, l);
                     fy += 15.0;
                 }
-                out.boxes.push(LayoutBox::from_points(BoxKind::CoverFact, x, y, col_w, fy - y, Some(format!("{label}: {value}"))));
+                out.boxes.push(LayoutBox::from_points(
+                    BoxKind::CoverFact,
+                    x,
+                    y,
+                    col_w,
+                    fy - y,
+                    Some(format!("{label}: {value}")),
+                ));
                 row_h = row_h.max(fy - y);
             }
             y += row_h + 12.0;
@@ -851,7 +960,14 @@ impl<'a> Flow<'a> {
             out.shapes.push(Shape::Rect { x: left, y, w: width, h: 0.6, style: Style::fill(BORDER) });
             y += 10.0;
             text(&mut out, left, baseline(y, 18.0, 12.0), Font::bold(12.0), theme.primary, &report.labels.contents);
-            out.boxes.push(LayoutBox::from_points(BoxKind::ContentsTitle, left, y, width, 18.0, Some(report.labels.contents.clone())));
+            out.boxes.push(LayoutBox::from_points(
+                BoxKind::ContentsTitle,
+                left,
+                y,
+                width,
+                18.0,
+                Some(report.labels.contents.clone()),
+            ));
             y += 22.0;
             for (title, number) in contents {
                 let font = Font::regular(10.0);
@@ -869,7 +985,14 @@ impl<'a> Flow<'a> {
                     dx += 3.2;
                 }
                 text(&mut out, left + width - nw, b, font, theme.text, &number_text);
-                out.boxes.push(LayoutBox::from_points(BoxKind::ContentsEntry, left, y, width, entry_h, Some(format!("{title} … {number}"))));
+                out.boxes.push(LayoutBox::from_points(
+                    BoxKind::ContentsEntry,
+                    left,
+                    y,
+                    width,
+                    entry_h,
+                    Some(format!("{title} … {number}")),
+                ));
                 y += entry_h;
             }
         }
@@ -888,10 +1011,17 @@ impl<'a> Flow<'a> {
         };
 
         // Header: the title at the left, the period at the right, shrunk if they would meet.
-        let (tw, pw) = (Font::bold(8.0).width(fonts, &report.title), Font::regular(8.0).width(fonts, &report.period_label));
+        let (tw, pw) =
+            (Font::bold(8.0).width(fonts, &report.title), Font::regular(8.0).width(fonts, &report.period_label));
         let shrink = ((width - 12.0) / (tw + pw)).min(1.0);
         shapes.push(text(left, HEADER_BASELINE, Font::bold(8.0 * shrink), theme.primary, &report.title));
-        shapes.push(text(right - pw * shrink, HEADER_BASELINE, Font::regular(8.0 * shrink), theme.muted, &report.period_label));
+        shapes.push(text(
+            right - pw * shrink,
+            HEADER_BASELINE,
+            Font::regular(8.0 * shrink),
+            theme.muted,
+            &report.period_label,
+        ));
         shapes.push(Shape::Rect { x: left, y: HEADER_RULE, w: width, h: 0.5, style: Style::fill(RULE) });
         boxes.push(LayoutBox::from_points(
             BoxKind::Header,
@@ -906,7 +1036,8 @@ impl<'a> Flow<'a> {
         let y = page_h - FOOTER_BASELINE;
         let rule = page_h - FOOTER_RULE;
         shapes.push(Shape::Rect { x: left, y: rule, w: width, h: 0.5, style: Style::fill(RULE) });
-        let left_text = format!("{} {}   ·   {} {}", report.labels.as_of, report.as_of, report.labels.run, report.run_id);
+        let left_text =
+            format!("{} {}   ·   {} {}", report.labels.as_of, report.as_of, report.labels.run, report.run_id);
         let page_text = format!("{} {} / {}", report.labels.page, number + 1, total);
         let small = Font::regular(7.5);
         let (lw, pw) = (small.width(fonts, &left_text), small.width(fonts, &page_text));
@@ -914,7 +1045,14 @@ impl<'a> Flow<'a> {
         let small = Font::regular(7.5 * shrink);
         shapes.push(text(left, y, small, theme.muted, &left_text));
         shapes.push(text(right - pw * shrink, y, small, theme.muted, &page_text));
-        boxes.push(LayoutBox::from_points(BoxKind::Footer, left, rule, width, y - rule + 3.0, Some(format!("{left_text} | {page_text}"))));
+        boxes.push(LayoutBox::from_points(
+            BoxKind::Footer,
+            left,
+            rule,
+            width,
+            y - rule + 3.0,
+            Some(format!("{left_text} | {page_text}")),
+        ));
 
         let page = &mut self.pages[number];
         page.shapes.extend(shapes);
@@ -1016,7 +1154,13 @@ fn column_widths(natural: &[f32], minimum: &[f32], aligns: &[Align], status: &[b
             }
             let want: f32 = wide.iter().map(|&i| natural[i] - minimum[i]).sum::<f32>().max(0.001);
             return (0..n)
-                .map(|i| if fixed[i] { natural[i] } else { minimum[i] + (free - min_total) * (natural[i] - minimum[i]) / want })
+                .map(|i| {
+                    if fixed[i] {
+                        natural[i]
+                    } else {
+                        minimum[i] + (free - min_total) * (natural[i] - minimum[i]) / want
+                    }
+                })
                 .collect();
         }
         for i in newly {

@@ -180,8 +180,21 @@ impl std::fmt::Display for LayoutModel {
             writeln!(f, "--- page {}", page.number)?;
             for b in &page.boxes {
                 let text = b.text.as_deref().unwrap_or("");
-                let text: String = if text.chars().count() > 90 { text.chars().take(89).chain(['…']).collect() } else { text.to_string() };
-                writeln!(f, "{:<15}{:>6.1}{:>6.1}{:>7.1}×{:<6.1} {}", b.kind.name(), b.x, b.y, b.width, b.height, text)?;
+                let text: String = if text.chars().count() > 90 {
+                    text.chars().take(89).chain(['…']).collect()
+                } else {
+                    text.to_string()
+                };
+                writeln!(
+                    f,
+                    "{:<15}{:>6.1}{:>6.1}{:>7.1}×{:<6.1} {}",
+                    b.kind.name(),
+                    b.x,
+                    b.y,
+                    b.width,
+                    b.height,
+                    text
+                )?;
             }
         }
         writeln!(f, "--- bookmarks")?;
@@ -219,12 +232,14 @@ pub fn render(report: &Report, fonts: &Fonts) -> Result<RenderedPdf, PdfError> {
 fn prepare_drawings(report: &Report, fonts: &Fonts) -> Result<Drawings, PdfError> {
     let mut drawings = Drawings::default();
     if let Some(logo) = &report.theme.logo_svg {
-        drawings.logo = Some(svg::parse(logo, fonts).map_err(|message| PdfError::Svg { chart: "logo".into(), message })?);
+        drawings.logo =
+            Some(svg::parse(logo, fonts).map_err(|message| PdfError::Svg { chart: "logo".into(), message })?);
     }
     for (index, section) in report.sections.iter().enumerate() {
         match &section.body {
             SectionBody::Chart { chart } => {
-                let d = svg::parse(&chart.svg, fonts).map_err(|message| PdfError::Svg { chart: chart.title.clone(), message })?;
+                let d = svg::parse(&chart.svg, fonts)
+                    .map_err(|message| PdfError::Svg { chart: chart.title.clone(), message })?;
                 drawings.charts.insert(index, d);
             }
             SectionBody::Scorecard { cards } => {
@@ -234,8 +249,17 @@ fn prepare_drawings(report: &Report, fonts: &Fonts) -> Result<Drawings, PdfError
                         continue;
                     }
                     let spec = ChartSpec::Sparkline { values: card.sparkline.clone() };
-                    let svg = chart::render_svg(&format!("{}-sparkline", card.id), "", &spec, width, height, &report.theme, report.locale);
-                    let d = svg::parse(&svg, fonts).map_err(|message| PdfError::Svg { chart: format!("sparkline of `{}`", card.id), message })?;
+                    let svg = chart::render_svg(
+                        &format!("{}-sparkline", card.id),
+                        "",
+                        &spec,
+                        width,
+                        height,
+                        &report.theme,
+                        report.locale,
+                    );
+                    let d = svg::parse(&svg, fonts)
+                        .map_err(|message| PdfError::Svg { chart: format!("sparkline of `{}`", card.id), message })?;
                     drawings.sparklines.insert((index, i), d);
                 }
             }
@@ -280,9 +304,16 @@ fn check_glyphs(report: &Report, drawings: &Drawings, fonts: &Fonts) -> Result<(
             SectionBody::Scorecard { cards } => {
                 for card in cards {
                     let context = || format!("scorecard `{title}`, card `{}`", card.id);
-                    for text in [Some(&card.label), Some(&card.value), Some(&card.status_label), card.target.as_ref(), card.change_previous.as_ref(), card.change_year_ago.as_ref()]
-                        .into_iter()
-                        .flatten()
+                    for text in [
+                        Some(&card.label),
+                        Some(&card.value),
+                        Some(&card.status_label),
+                        card.target.as_ref(),
+                        card.change_previous.as_ref(),
+                        card.change_year_ago.as_ref(),
+                    ]
+                    .into_iter()
+                    .flatten()
                     {
                         check(text, &context)?;
                     }
@@ -332,7 +363,11 @@ fn check_drawing(d: &svg::Drawing, fonts: &Fonts, context: &dyn Fn() -> String) 
         if let paint::Shape::Text(t) = shape
             && let Some(ch) = fonts.missing_char(&t.text)
         {
-            return Err(PdfError::MissingGlyph { ch, codepoint: ch as u32, context: format!("{}: `{}`", context(), t.text) });
+            return Err(PdfError::MissingGlyph {
+                ch,
+                codepoint: ch as u32,
+                context: format!("{}: `{}`", context(), t.text),
+            });
         }
     }
     Ok(())

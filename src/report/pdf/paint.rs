@@ -6,9 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use printpdf::{
-    Color, ExtendedGraphicsState, ExtendedGraphicsStateId, FontId, Line, LineDashPattern, LineJoinStyle,
-    LinePoint, Mm, Op, PageAnnotId, PageAnnotation, ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions,
-    Point, Polygon, PolygonRing, Pt, Rect, TextItem, TextMatrix, TextRenderingMode, WindingOrder,
+    Color, ExtendedGraphicsState, ExtendedGraphicsStateId, FontId, Line, LineDashPattern, LineJoinStyle, LinePoint, Mm,
+    Op, PageAnnotId, PageAnnotation, ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Polygon,
+    PolygonRing, Pt, Rect, TextItem, TextMatrix, TextRenderingMode, WindingOrder,
 };
 
 use super::PdfError;
@@ -56,10 +56,25 @@ pub(super) struct TextShape {
 /// What can be painted, in points with the origin at the top-left corner.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Shape {
-    Rect { x: f32, y: f32, w: f32, h: f32, style: Style },
+    Rect {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        style: Style,
+    },
     /// A polyline (or polygon when `closed`); a fill always closes the area.
-    Path { points: Vec<(f32, f32)>, closed: bool, style: Style },
-    Circle { cx: f32, cy: f32, r: f32, style: Style },
+    Path {
+        points: Vec<(f32, f32)>,
+        closed: bool,
+        style: Style,
+    },
+    Circle {
+        cx: f32,
+        cy: f32,
+        r: f32,
+        style: Style,
+    },
     Text(TextShape),
 }
 
@@ -67,7 +82,11 @@ impl Shape {
     /// The shape scaled by `scale` about the origin, then moved by (`dx`, `dy`).
     pub fn placed(&self, dx: f32, dy: f32, scale: f32) -> Shape {
         let p = |x: f32, y: f32| (dx + x * scale, dy + y * scale);
-        let style = |s: &Style| Style { stroke_width: s.stroke_width * scale, dash: s.dash.iter().map(|d| d * scale).collect(), ..s.clone() };
+        let style = |s: &Style| Style {
+            stroke_width: s.stroke_width * scale,
+            dash: s.dash.iter().map(|d| d * scale).collect(),
+            ..s.clone()
+        };
         match self {
             Shape::Rect { x, y, w, h, style: s } => {
                 let (x, y) = p(*x, *y);
@@ -144,7 +163,9 @@ pub(super) fn write(report: &Report, fonts: &Fonts, laid: &Laid) -> Result<Vec<u
 
     // Bookmarks: printpdf sorts them by page, then name, so the order is restored below.
     for (i, (title, page)) in laid.bookmarks.iter().enumerate() {
-        doc.bookmarks.map.insert(PageAnnotId(format!("B{i:04}")), PageAnnotation { name: title.clone(), page: page + 1 });
+        doc.bookmarks
+            .map
+            .insert(PageAnnotId(format!("B{i:04}")), PageAnnotation { name: title.clone(), page: page + 1 });
     }
 
     let generated = chrono::DateTime::parse_from_rfc3339(&report.generated_at)
@@ -163,7 +184,8 @@ pub(super) fn write(report: &Report, fonts: &Fonts, laid: &Laid) -> Result<Vec<u
     info.keywords = vec![report.name.clone(), report.period.clone(), report.locale.code().to_string()];
 
     let mut warnings = Vec::new();
-    let mut lopdf = doc.to_lopdf_document(&PdfSaveOptions { subset_fonts: true, ..PdfSaveOptions::default() }, &mut warnings);
+    let mut lopdf =
+        doc.to_lopdf_document(&PdfSaveOptions { subset_fonts: true, ..PdfSaveOptions::default() }, &mut warnings);
     lopdf.version = "1.7".into();
     // The file identifier (ISO 32000-1 §14.4) from the run id, not printpdf's counter.
     let id: String = {
@@ -185,7 +207,8 @@ pub(super) fn write(report: &Report, fonts: &Fonts, laid: &Laid) -> Result<Vec<u
     let root = lopdf.catalog().ok().and_then(|c| c.get(b"Outlines").ok()).and_then(|o| o.as_reference().ok());
     if let Some(root) = root {
         let mut chain: Vec<(u32, u16)> = Vec::new();
-        let mut next = lopdf.get_dictionary(root).ok().and_then(|d| d.get(b"First").ok()).and_then(|o| o.as_reference().ok());
+        let mut next =
+            lopdf.get_dictionary(root).ok().and_then(|d| d.get(b"First").ok()).and_then(|o| o.as_reference().ok());
         while let Some(id) = next.filter(|id| !chain.contains(id)) {
             chain.push(id);
             next = lopdf.get_dictionary(id).ok().and_then(|d| d.get(b"Next").ok()).and_then(|o| o.as_reference().ok());
@@ -246,7 +269,6 @@ pub(super) fn write(report: &Report, fonts: &Fonts, laid: &Laid) -> Result<Vec<u
     Ok(bytes)
 }
 
-
 fn round3(v: f32) -> f32 {
     (v * 1000.0).round() / 1000.0
 }
@@ -297,7 +319,8 @@ impl Painter<'_> {
                 if points.len() < 2 {
                     return;
                 }
-                let ring: Vec<LinePoint> = points.iter().map(|&(x, y)| LinePoint { p: self.point(x, y), bezier: false }).collect();
+                let ring: Vec<LinePoint> =
+                    points.iter().map(|&(x, y)| LinePoint { p: self.point(x, y), bezier: false }).collect();
                 self.path(ring, *closed, style);
             }
             Shape::Circle { cx, cy, r, style } => {
@@ -305,7 +328,12 @@ impl Painter<'_> {
                 const K: f32 = 0.552_284_8;
                 let (cx, cy, r) = (*cx, *cy, *r);
                 let mut ring = vec![LinePoint { p: self.point(cx + r, cy), bezier: false }];
-                let quadrants = [((1.0, 0.0), (0.0, 1.0)), ((0.0, 1.0), (-1.0, 0.0)), ((-1.0, 0.0), (0.0, -1.0)), ((0.0, -1.0), (1.0, 0.0))];
+                let quadrants = [
+                    ((1.0, 0.0), (0.0, 1.0)),
+                    ((0.0, 1.0), (-1.0, 0.0)),
+                    ((-1.0, 0.0), (0.0, -1.0)),
+                    ((0.0, -1.0), (1.0, 0.0)),
+                ];
                 for ((ax, ay), (bx, by)) in quadrants {
                     let (sx, sy) = (cx + ax * r, cy + ay * r);
                     let (ex, ey) = (cx + bx * r, cy + by * r);
@@ -319,7 +347,11 @@ impl Painter<'_> {
     }
 
     fn path(&mut self, ring: Vec<LinePoint>, closed: bool, style: &Style) {
-        let polygon = |mode| Polygon { rings: vec![PolygonRing { points: ring.clone() }], mode, winding_order: WindingOrder::NonZero };
+        let polygon = |mode| Polygon {
+            rings: vec![PolygonRing { points: ring.clone() }],
+            mode,
+            winding_order: WindingOrder::NonZero,
+        };
         if closed {
             self.painted(style, |p, mode| p.ops.push(Op::DrawPolygon { polygon: polygon(mode) }), true);
         } else {
@@ -380,7 +412,7 @@ impl Painter<'_> {
         if runs.is_empty() {
             return;
         }
-            self.ops.push(Op::StartTextSection);
+        self.ops.push(Op::StartTextSection);
         self.ops.push(Op::SetFillColor { col: colour(t.colour) });
         let mut x = t.x;
         for (face, run) in runs {

@@ -130,7 +130,9 @@ pub(super) fn parse(svg: &str, fonts: &Fonts) -> Result<Drawing, String> {
                 let style = if name == "title" { parent } else { apply_style(parent, name, &attrs, geometry)? };
                 let num = |key: &str| -> Result<f32, String> {
                     match attrs.iter().find(|(k, _)| *k == key) {
-                        Some((_, v)) => number(v).ok_or_else(|| format!("`{key}=\"{v}\"` on `<{name}>` is not a number")),
+                        Some((_, v)) => {
+                            number(v).ok_or_else(|| format!("`{key}=\"{v}\"` on `<{name}>` is not a number"))
+                        }
                         None => Ok(0.0),
                     }
                 };
@@ -139,7 +141,13 @@ pub(super) fn parse(svg: &str, fonts: &Fonts) -> Result<Drawing, String> {
                     "rect" => {
                         let (w, h) = (num("width")?, num("height")?);
                         if w > 0.0 && h > 0.0 {
-                            d.shapes.push(Shape::Rect { x: num("x")? - ox, y: num("y")? - oy, w, h, style: shape_style(&style) });
+                            d.shapes.push(Shape::Rect {
+                                x: num("x")? - ox,
+                                y: num("y")? - oy,
+                                w,
+                                h,
+                                style: shape_style(&style),
+                            });
                         }
                     }
                     "line" => {
@@ -156,7 +164,12 @@ pub(super) fn parse(svg: &str, fonts: &Fonts) -> Result<Drawing, String> {
                     "circle" => {
                         let r = num("r")?;
                         if r > 0.0 {
-                            d.shapes.push(Shape::Circle { cx: num("cx")? - ox, cy: num("cy")? - oy, r, style: shape_style(&style) });
+                            d.shapes.push(Shape::Circle {
+                                cx: num("cx")? - ox,
+                                cy: num("cy")? - oy,
+                                r,
+                                style: shape_style(&style),
+                            });
                         }
                     }
                     "text" => {
@@ -208,7 +221,12 @@ fn root_size(attrs: &[(&str, Cow<'_, str>)]) -> Result<(f32, f32, (f32, f32)), S
 
 /// Applies an element's presentation attributes to what it inherits; rejects any
 /// attribute the subset does not know.
-fn apply_style(mut style: Inherited, element: &str, attrs: &[(&str, Cow<'_, str>)], geometry: &[&str]) -> Result<Inherited, String> {
+fn apply_style(
+    mut style: Inherited,
+    element: &str,
+    attrs: &[(&str, Cow<'_, str>)],
+    geometry: &[&str],
+) -> Result<Inherited, String> {
     for (key, value) in attrs {
         let key = *key;
         let value = value.trim();
@@ -230,7 +248,9 @@ fn apply_style(mut style: Inherited, element: &str, attrs: &[(&str, Cow<'_, str>
                         .ok_or_else(bad)?
                 }
             }
-            "font-size" => style.font_size = number(value.trim_end_matches("px")).filter(|v| *v > 0.0).ok_or_else(bad)?,
+            "font-size" => {
+                style.font_size = number(value.trim_end_matches("px")).filter(|v| *v > 0.0).ok_or_else(bad)?
+            }
             "font-weight" => {
                 style.bold = match value {
                     "bold" | "bolder" => true,
@@ -292,8 +312,11 @@ fn number(s: &str) -> Option<f32> {
 }
 
 fn parse_points(raw: &str) -> Option<Vec<(f32, f32)>> {
-    let values: Vec<f32> =
-        raw.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).map(number).collect::<Option<_>>()?;
+    let values: Vec<f32> = raw
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(number)
+        .collect::<Option<_>>()?;
     if !values.len().is_multiple_of(2) {
         return None;
     }
@@ -354,8 +377,13 @@ impl<'a> Scanner<'a> {
             let eq = a.find('=').ok_or_else(|| format!("attribute without a value in `<{name}>`"))?;
             let key = a[..eq].trim();
             let after = a[eq + 1..].trim_start();
-            let quote = after.chars().next().filter(|c| *c == '"' || *c == '\'').ok_or_else(|| format!("unquoted attribute `{key}` in `<{name}>`"))?;
-            let close = after[1..].find(quote).ok_or_else(|| format!("unterminated attribute `{key}` in `<{name}>`"))?;
+            let quote = after
+                .chars()
+                .next()
+                .filter(|c| *c == '"' || *c == '\'')
+                .ok_or_else(|| format!("unquoted attribute `{key}` in `<{name}>`"))?;
+            let close =
+                after[1..].find(quote).ok_or_else(|| format!("unterminated attribute `{key}` in `<{name}>`"))?;
             if attrs.iter().any(|(k, _)| *k == key) {
                 return Err(format!("attribute `{key}` twice in `<{name}>`"));
             }
@@ -396,8 +424,13 @@ fn unescape(s: &str) -> Result<Cow<'_, str>, String> {
             "gt" => '>',
             "quot" => '"',
             "apos" => '\'',
-            e if e.starts_with("#x") || e.starts_with("#X") => u32::from_str_radix(&e[2..], 16).ok().and_then(char::from_u32).ok_or_else(|| format!("bad entity `&{e};`"))?,
-            e if e.starts_with('#') => e[1..].parse::<u32>().ok().and_then(char::from_u32).ok_or_else(|| format!("bad entity `&{e};`"))?,
+            e if e.starts_with("#x") || e.starts_with("#X") => u32::from_str_radix(&e[2..], 16)
+                .ok()
+                .and_then(char::from_u32)
+                .ok_or_else(|| format!("bad entity `&{e};`"))?,
+            e if e.starts_with('#') => {
+                e[1..].parse::<u32>().ok().and_then(char::from_u32).ok_or_else(|| format!("bad entity `&{e};`"))?
+            }
             e => return Err(format!("unknown entity `&{e};`")),
         };
         out.push(ch);
@@ -449,7 +482,8 @@ mod tests {
         let f = fonts();
         let err = parse(r#"<svg viewBox="0 0 10 10"><path d="M0 0"/></svg>"#, &f).expect_err("path");
         assert!(err.contains("<path>"), "{err}");
-        let err = parse(r#"<svg viewBox="0 0 10 10"><g transform="translate(1,1)"></g></svg>"#, &f).expect_err("transform");
+        let err =
+            parse(r#"<svg viewBox="0 0 10 10"><g transform="translate(1,1)"></g></svg>"#, &f).expect_err("transform");
         assert!(err.contains("transform"), "{err}");
         let err = parse(r#"<svg viewBox="0 0 10 10"><rect fill="red"/></svg>"#, &f).expect_err("named colour");
         assert!(err.contains("red"), "{err}");

@@ -9,7 +9,14 @@ use crate::report::model::*;
 /// The page body in mm (A4): from the content top (22 mm) to 20 mm above the bottom.
 const BODY_TOP: f32 = 22.0;
 
-fn card(id: &str, label: &str, value: &str, tone: Tone, status: &str, extra: (Option<&str>, Option<&str>, Option<&str>, Option<bool>)) -> KpiCard {
+fn card(
+    id: &str,
+    label: &str,
+    value: &str,
+    tone: Tone,
+    status: &str,
+    extra: (Option<&str>, Option<&str>, Option<&str>, Option<bool>),
+) -> KpiCard {
     let (target, previous, year_ago, good) = extra;
     KpiCard {
         id: id.into(),
@@ -21,7 +28,9 @@ fn card(id: &str, label: &str, value: &str, tone: Tone, status: &str, extra: (Op
         change_previous: previous.map(Into::into),
         change_year_ago: year_ago.map(Into::into),
         change_good: good,
-        sparkline: (0..12).map(|i| if i == 4 { None } else { Some(100.0 + (i * 37 % 11) as f64 * 8.0 + i as f64 * 5.0) }).collect(),
+        sparkline: (0..12)
+            .map(|i| if i == 4 { None } else { Some(100.0 + (i * 37 % 11) as f64 * 8.0 + i as f64 * 5.0) })
+            .collect(),
     }
 }
 
@@ -33,16 +42,30 @@ fn chart_svg(title: &str, zh: bool) -> String {
     s.push_str("<g class=\"grid\">\n");
     for (i, label) in ["0", "1.0M", "2.0M", "3.0M"].iter().enumerate() {
         let y = 190 - i * 55;
-        s.push_str(&format!("<line x1=\"44\" y1=\"{y}\" x2=\"470\" y2=\"{y}\" stroke=\"#e5e7eb\" stroke-width=\"0.75\"/>\n"));
-        s.push_str(&format!("<text x=\"38\" y=\"{}\" font-size=\"8\" fill=\"#6b7280\" text-anchor=\"end\">{label}</text>\n", y + 3));
+        s.push_str(&format!(
+            "<line x1=\"44\" y1=\"{y}\" x2=\"470\" y2=\"{y}\" stroke=\"#e5e7eb\" stroke-width=\"0.75\"/>\n"
+        ));
+        s.push_str(&format!(
+            "<text x=\"38\" y=\"{}\" font-size=\"8\" fill=\"#6b7280\" text-anchor=\"end\">{label}</text>\n",
+            y + 3
+        ));
     }
     s.push_str("</g>\n<g class=\"series\">\n");
-    let months = if zh { ["1月", "2月", "3月", "4月", "5月", "6月"] } else { ["Jan", "Feb", "Mar", "Apr", "May", "Jun"] };
+    let months =
+        if zh { ["1月", "2月", "3月", "4月", "5月", "6月"] } else { ["Jan", "Feb", "Mar", "Apr", "May", "Jun"] };
     let values = [120.0, 150.0, 95.0, 160.0, 140.0, 170.0];
     for (i, (m, v)) in months.iter().zip(values).enumerate() {
         let x = 60 + i * 70;
-        s.push_str(&format!("<rect x=\"{}\" y=\"{}\" width=\"36\" height=\"{}\" fill=\"#1f3a5f\"/>\n", x, 190.0 - v, v));
-        s.push_str(&format!("<text x=\"{}\" y=\"204\" font-size=\"8\" fill=\"#6b7280\" text-anchor=\"middle\">{m}</text>\n", x + 18));
+        s.push_str(&format!(
+            "<rect x=\"{}\" y=\"{}\" width=\"36\" height=\"{}\" fill=\"#1f3a5f\"/>\n",
+            x,
+            190.0 - v,
+            v
+        ));
+        s.push_str(&format!(
+            "<text x=\"{}\" y=\"204\" font-size=\"8\" fill=\"#6b7280\" text-anchor=\"middle\">{m}</text>\n",
+            x + 18
+        ));
     }
     s.push_str("<polyline points=\"78,60 148,45 218,80 288,40 358,50 428,30\" fill=\"none\" stroke=\"#d97706\" stroke-width=\"1.5\" stroke-dasharray=\"4 3\"/>\n");
     s.push_str("<polygon points=\"400,20 470,20 470,34 400,34\" fill=\"#d97706\" fill-opacity=\"0.15\"/>\n");
@@ -71,17 +94,101 @@ fn report(locale: Locale) -> Report {
         (Tone::Neutral, t("No target", "无目标")),
     ];
     let cards = vec![
-        card("revenue", &t("Revenue", "收入"), "3,267,515", Tone::OnTrack, &statuses[0].1, (Some(&t("Target 3,159,000", "目标 3,159,000")), Some(&t("MoM +8.1%", "环比 +8.1%")), Some(&t("YoY +21.2%", "同比 +21.2%")), Some(true))),
-        card("gross_margin", &t("Gross margin", "毛利率"), "41.8%", Tone::AtRisk, &statuses[1].1, (Some(&t("Target 43.0%", "目标 43.0%")), Some(&t("MoM -0.6 pp", "环比 -0.6个百分点")), Some(&t("YoY +1.1 pp", "同比 +1.1个百分点")), Some(false))),
-        card("new_customers", &t("New customers", "新客户"), "1,284", Tone::OffTrack, &statuses[2].1, (Some(&t("Target 1,500", "目标 1,500")), Some(&t("MoM -12.4%", "环比 -12.4%")), None, Some(false))),
-        card("nrr", &t("Net revenue retention, rolling twelve months", "净收入留存率（滚动十二个月）"), "108.2%", Tone::OnTrack, &statuses[0].1, (Some(&t("Target 105.0%", "目标 105.0%")), Some(&t("MoM +0.4 pp", "环比 +0.4个百分点")), Some(&t("YoY +2.0 pp", "同比 +2.0个百分点")), Some(true))),
-        card("cac", &t("Customer acquisition cost", "获客成本"), "¥1,932", Tone::AtRisk, &statuses[1].1, (Some(&t("Target ¥1,800", "目标 ¥1,800")), Some(&t("MoM +3.2%", "环比 +3.2%")), Some(&t("YoY -4.0%", "同比 -4.0%")), Some(false))),
-        card("nps", &t("Net promoter score", "净推荐值"), "47", Tone::Neutral, &statuses[3].1, (None, Some(&t("MoM +2", "环比 +2")), Some(&t("YoY +5", "同比 +5")), Some(true))),
-        card("win_rate", &t("Win rate", "赢单率"), "31.5%", Tone::OnTrack, &statuses[0].1, (Some(&t("Target 30.0%", "目标 30.0%")), None, None, None)),
-        card("churn", &t("Churned accounts", "流失客户数"), "—", Tone::Neutral, &statuses[3].1, (None, None, None, None)),
+        card(
+            "revenue",
+            &t("Revenue", "收入"),
+            "3,267,515",
+            Tone::OnTrack,
+            &statuses[0].1,
+            (
+                Some(&t("Target 3,159,000", "目标 3,159,000")),
+                Some(&t("MoM +8.1%", "环比 +8.1%")),
+                Some(&t("YoY +21.2%", "同比 +21.2%")),
+                Some(true),
+            ),
+        ),
+        card(
+            "gross_margin",
+            &t("Gross margin", "毛利率"),
+            "41.8%",
+            Tone::AtRisk,
+            &statuses[1].1,
+            (
+                Some(&t("Target 43.0%", "目标 43.0%")),
+                Some(&t("MoM -0.6 pp", "环比 -0.6个百分点")),
+                Some(&t("YoY +1.1 pp", "同比 +1.1个百分点")),
+                Some(false),
+            ),
+        ),
+        card(
+            "new_customers",
+            &t("New customers", "新客户"),
+            "1,284",
+            Tone::OffTrack,
+            &statuses[2].1,
+            (Some(&t("Target 1,500", "目标 1,500")), Some(&t("MoM -12.4%", "环比 -12.4%")), None, Some(false)),
+        ),
+        card(
+            "nrr",
+            &t("Net revenue retention, rolling twelve months", "净收入留存率（滚动十二个月）"),
+            "108.2%",
+            Tone::OnTrack,
+            &statuses[0].1,
+            (
+                Some(&t("Target 105.0%", "目标 105.0%")),
+                Some(&t("MoM +0.4 pp", "环比 +0.4个百分点")),
+                Some(&t("YoY +2.0 pp", "同比 +2.0个百分点")),
+                Some(true),
+            ),
+        ),
+        card(
+            "cac",
+            &t("Customer acquisition cost", "获客成本"),
+            "¥1,932",
+            Tone::AtRisk,
+            &statuses[1].1,
+            (
+                Some(&t("Target ¥1,800", "目标 ¥1,800")),
+                Some(&t("MoM +3.2%", "环比 +3.2%")),
+                Some(&t("YoY -4.0%", "同比 -4.0%")),
+                Some(false),
+            ),
+        ),
+        card(
+            "nps",
+            &t("Net promoter score", "净推荐值"),
+            "47",
+            Tone::Neutral,
+            &statuses[3].1,
+            (None, Some(&t("MoM +2", "环比 +2")), Some(&t("YoY +5", "同比 +5")), Some(true)),
+        ),
+        card(
+            "win_rate",
+            &t("Win rate", "赢单率"),
+            "31.5%",
+            Tone::OnTrack,
+            &statuses[0].1,
+            (Some(&t("Target 30.0%", "目标 30.0%")), None, None, None),
+        ),
+        card(
+            "churn",
+            &t("Churned accounts", "流失客户数"),
+            "—",
+            Tone::Neutral,
+            &statuses[3].1,
+            (None, None, None, None),
+        ),
     ];
-    let regions = if zh { ["华东", "华北", "华南", "西南", "西北", "东北"] } else { ["East", "North", "South", "Southwest", "Northwest", "Northeast"] };
-    let channels = if zh { ["直销", "合作伙伴", "线上", "展会活动"] } else { ["Direct", "Partner", "Online", "Events"] };
+    let regions = if zh {
+        ["华东", "华北", "华南", "西南", "西北", "东北"]
+    } else {
+        ["East", "North", "South", "Southwest", "Northwest", "Northeast"]
+    };
+    let channels = if zh {
+        ["直销", "合作伙伴", "线上", "展会活动"]
+    } else {
+        ["Direct", "Partner", "Online", "Events"]
+    };
     let rows: Vec<Vec<Cell>> = (0..120)
         .map(|i| {
             let revenue = 50_000 + (i * 7919 % 90_000);
@@ -97,7 +204,10 @@ fn report(locale: Locale) -> Report {
             let plain = |s: String| Cell { text: s, tone: None };
             let mut account = format!("{} {:03}", t("Account", "客户"), i + 1);
             if i % 17 == 3 {
-                account.push_str(&t(" (merged with a subsidiary after the spring reorganisation)", "（春季重组后与子公司合并）"));
+                account.push_str(&t(
+                    " (merged with a subsidiary after the spring reorganisation)",
+                    "（春季重组后与子公司合并）",
+                ));
             }
             vec![
                 plain(account),
@@ -134,7 +244,12 @@ fn report(locale: Locale) -> Report {
         locale,
         page_size: PageSize::A4,
         theme: Theme { logo_svg: Some(LOGO.to_string()), ..Theme::default() },
-        labels: ChromeLabels { page: t("Page", "页"), as_of: t("Data as of", "数据截至"), run: t("Run", "运行编号"), contents: t("Contents", "目录") },
+        labels: ChromeLabels {
+            page: t("Page", "页"),
+            as_of: t("Data as of", "数据截至"),
+            run: t("Run", "运行编号"),
+            contents: t("Contents", "目录"),
+        },
         sections: vec![
             Section {
                 id: "cover".into(),
@@ -176,8 +291,13 @@ fn report(locale: Locale) -> Report {
             Section {
                 id: "s3-table".into(),
                 title: t("Attainment by account", "各客户目标达成"),
-                intro: Some(t("All accounts with a target this month, by account number.", "本月有目标的全部客户，按客户编号排列。")),
-                body: SectionBody::Table { table: Table { columns, rows, empty_text: t("No accounts this month.", "本月没有客户。") } },
+                intro: Some(t(
+                    "All accounts with a target this month, by account number.",
+                    "本月有目标的全部客户，按客户编号排列。",
+                )),
+                body: SectionBody::Table {
+                    table: Table { columns, rows, empty_text: t("No accounts this month.", "本月没有客户。") },
+                },
             },
             Section {
                 id: "s4-findings".into(),
@@ -185,10 +305,22 @@ fn report(locale: Locale) -> Report {
                 intro: None,
                 body: SectionBody::Findings {
                     items: vec![
-                        t("Revenue reached 3,267,515, 3.4% above target, the best month of the year.", "收入达到 3,267,515，高于目标 3.4%，为年内最佳月份。"),
-                        t("Gross margin slipped 0.6 points to 41.8% as discounting in the South region continued; without the two largest discounted deals the margin would have been 43.1%, above target.", "毛利率下降 0.6 个百分点至 41.8%，主要因为华南区域持续折扣；若剔除两笔最大的折扣订单，毛利率为 43.1%，高于目标。"),
-                        t("New customers fell 12.4% month on month and are 14.4% below target.", "新客户环比下降 12.4%，低于目标 14.4%。"),
-                        t("Net revenue retention stays above target for the fifth month running.", "净收入留存率连续第五个月高于目标。"),
+                        t(
+                            "Revenue reached 3,267,515, 3.4% above target, the best month of the year.",
+                            "收入达到 3,267,515，高于目标 3.4%，为年内最佳月份。",
+                        ),
+                        t(
+                            "Gross margin slipped 0.6 points to 41.8% as discounting in the South region continued; without the two largest discounted deals the margin would have been 43.1%, above target.",
+                            "毛利率下降 0.6 个百分点至 41.8%，主要因为华南区域持续折扣；若剔除两笔最大的折扣订单，毛利率为 43.1%，高于目标。",
+                        ),
+                        t(
+                            "New customers fell 12.4% month on month and are 14.4% below target.",
+                            "新客户环比下降 12.4%，低于目标 14.4%。",
+                        ),
+                        t(
+                            "Net revenue retention stays above target for the fifth month running.",
+                            "净收入留存率连续第五个月高于目标。",
+                        ),
                     ],
                 },
             },
@@ -202,7 +334,10 @@ fn report(locale: Locale) -> Report {
                             "Figures are in thousands of yuan unless stated otherwise. Targets are the approved plan of January; attainment compares the month with its target, and changes compare it with the previous month and with the same month a year earlier.",
                             "除另有说明外，金额单位为千元。目标为一月批准的年度计划；达成率为本月实际与目标之比，变化为与上月及上年同月的比较。",
                         ),
-                        t("Questions about this review go to the finance analytics team.", "如对本报告有疑问，请联系财务分析团队。"),
+                        t(
+                            "Questions about this review go to the finance analytics team.",
+                            "如对本报告有疑问，请联系财务分析团队。",
+                        ),
                     ],
                 },
             },
@@ -259,24 +394,43 @@ fn assert_pagination(layout: &LayoutModel, table_rows: usize) {
         let content: Vec<&LayoutBox> = page.boxes.iter().filter(|b| !is_chrome(b)).collect();
         assert!(!content.is_empty(), "page {} is empty", page.number);
         for b in &content {
-            assert!(b.y >= BODY_TOP - 0.1 && b.bottom() <= body_bottom + 0.1, "page {}: {b:?} outside the body", page.number);
+            assert!(
+                b.y >= BODY_TOP - 0.1 && b.bottom() <= body_bottom + 0.1,
+                "page {}: {b:?} outside the body",
+                page.number
+            );
         }
         // Boxes follow each other down the page without overlapping (cards share a row).
         for pair in content.windows(2) {
             let same_row = pair[0].y == pair[1].y && pair[0].kind == pair[1].kind;
-            assert!(same_row || pair[1].y >= pair[0].bottom() - 0.15, "page {}: {:?} overlaps {:?}", page.number, pair[1], pair[0]);
+            assert!(
+                same_row || pair[1].y >= pair[0].bottom() - 0.15,
+                "page {}: {:?} overlaps {:?}",
+                page.number,
+                pair[1],
+                pair[0]
+            );
         }
         // No heading alone at the bottom of a page.
         let last = content.last().expect("content");
-        assert!(!matches!(last.kind, BoxKind::Heading | BoxKind::Intro | BoxKind::ChartTitle), "page {} ends with {last:?}", page.number);
+        assert!(
+            !matches!(last.kind, BoxKind::Heading | BoxKind::Intro | BoxKind::ChartTitle),
+            "page {} ends with {last:?}",
+            page.number
+        );
         // A page with table rows starts them under a header row.
         if let Some(first_row) = content.iter().position(|b| b.kind == BoxKind::TableRow) {
-            assert!(first_row > 0 && content[first_row - 1].kind == BoxKind::TableHeader, "page {}: table rows without a header", page.number);
+            assert!(
+                first_row > 0 && content[first_row - 1].kind == BoxKind::TableHeader,
+                "page {}: table rows without a header",
+                page.number
+            );
         }
         // No half-empty page, unless the next one starts a section.
         if page.number < total {
             let next = &layout.pages[page.number];
-            let next_starts_section = next.boxes.iter().find(|b| !is_chrome(b)).is_some_and(|b| b.kind == BoxKind::Heading);
+            let next_starts_section =
+                next.boxes.iter().find(|b| !is_chrome(b)).is_some_and(|b| b.kind == BoxKind::Heading);
             let filled = (last.bottom() - BODY_TOP) / (body_bottom - BODY_TOP);
             assert!(filled > 0.5 || next_starts_section, "page {} is {:.0}% full", page.number, filled * 100.0);
         }
@@ -302,10 +456,16 @@ fn english_report_paginates_by_the_rules() {
     let table_pages: Vec<usize> = layout.boxes(BoxKind::TableHeader).map(|(p, _)| p).collect();
     assert!(table_pages.len() >= 3, "{table_pages:?}");
     assert_eq!(layout.boxes(BoxKind::Card).count(), 8);
-    let cards_per_row = layout.boxes(BoxKind::Card).filter(|(_, b)| (b.y - layout.boxes(BoxKind::Card).next().map_or(0.0, |(_, f)| f.y)).abs() < 0.01).count();
+    let cards_per_row = layout
+        .boxes(BoxKind::Card)
+        .filter(|(_, b)| (b.y - layout.boxes(BoxKind::Card).next().map_or(0.0, |(_, f)| f.y)).abs() < 0.01)
+        .count();
     assert_eq!(cards_per_row, 3, "three cards per row on A4");
     let titles: Vec<&str> = layout.bookmarks.iter().map(|(t, _)| t.as_str()).collect();
-    assert_eq!(titles, ["Monthly KPI review", "Scorecard", "Revenue by month", "Attainment by account", "Findings", "Notes"]);
+    assert_eq!(
+        titles,
+        ["Monthly KPI review", "Scorecard", "Revenue by month", "Attainment by account", "Findings", "Notes"]
+    );
     assert_eq!(layout.pages.len(), 6);
 }
 
@@ -343,7 +503,10 @@ fn the_same_report_gives_the_same_bytes() {
 fn fonts_are_embedded_as_tagged_subsets() {
     let rendered = render(&report(Locale::ZhCn), &fonts()).expect("renders");
     let text = String::from_utf8_lossy(&rendered.bytes);
-    let names: Vec<&str> = text.match_indices("/BaseFont/").map(|(i, _)| text[i + 10..].split(['/', '>', ' ']).next().unwrap_or("")).collect();
+    let names: Vec<&str> = text
+        .match_indices("/BaseFont/")
+        .map(|(i, _)| text[i + 10..].split(['/', '>', ' ']).next().unwrap_or(""))
+        .collect();
     assert!(!names.is_empty());
     for name in &names {
         let (tag, _) = name.split_once('+').unwrap_or_else(|| panic!("{name} has no subset tag"));
@@ -357,9 +520,11 @@ fn chinese_text_extracts_as_chinese() {
     let rendered = render(&report(Locale::ZhCn), &fonts()).expect("renders");
     let pages = rendered.layout.pages.len();
     let mut warnings = Vec::new();
-    let doc = printpdf::PdfDocument::parse(&rendered.bytes, &printpdf::PdfParseOptions::default(), &mut warnings).expect("parses");
+    let doc = printpdf::PdfDocument::parse(&rendered.bytes, &printpdf::PdfParseOptions::default(), &mut warnings)
+        .expect("parses");
     let text: String = doc.extract_text().into_iter().flatten().collect::<Vec<_>>().join("\n");
-    for expected in ["月度经营回顾", "关键指标", "净收入留存率", "客户 120", &format!("页 {pages} / {pages}")] {
+    for expected in ["月度经营回顾", "关键指标", "净收入留存率", "客户 120", &format!("页 {pages} / {pages}")]
+    {
         assert!(text.contains(expected), "`{expected}` not in the extracted text");
     }
 }
@@ -383,7 +548,10 @@ fn a_character_no_font_has_is_an_error_naming_it() {
     let SectionBody::Chart { chart } = &mut report.sections[2].body else { panic!("chart section") };
     chart.svg = chart.svg.replace("Jan", "Jan \u{1F600}");
     let err = render(&report, &fonts()).expect_err("missing glyph in a chart");
-    assert!(matches!(&err, PdfError::MissingGlyph { ch: '\u{1F600}', context, .. } if context.starts_with("chart `Revenue by month`")), "{err}");
+    assert!(
+        matches!(&err, PdfError::MissingGlyph { ch: '\u{1F600}', context, .. } if context.starts_with("chart `Revenue by month`")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -392,7 +560,10 @@ fn unsupported_svg_is_an_error() {
     let SectionBody::Chart { chart } = &mut report.sections[2].body else { panic!("chart section") };
     chart.svg = chart.svg.replace("<title>", "<path d=\"M0 0 L10 10\"/>\n<title>");
     let err = render(&report, &fonts()).expect_err("path is outside the subset");
-    assert!(matches!(&err, PdfError::Svg { chart, message } if chart == "Revenue by month" && message.contains("<path>")), "{err}");
+    assert!(
+        matches!(&err, PdfError::Svg { chart, message } if chart == "Revenue by month" && message.contains("<path>")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -466,14 +637,16 @@ fn extreme_content_is_split_never_cut() {
     let long_words: String = (1..=700).map(|i| format!("word{i}")).collect::<Vec<_>>().join(" ");
     let SectionBody::Table { table } = &mut report.sections[3].body else { panic!("table section") };
     table.rows[5][0].text = long_words.clone();
-    report.sections[3].title = "A very long section title that goes on and on, well past the width of a single line of the page".into();
+    report.sections[3].title =
+        "A very long section title that goes on and on, well past the width of a single line of the page".into();
     let SectionBody::Text { paragraphs } = &mut report.sections[5].body else { panic!("text section") };
     paragraphs.push(long_words.replace("word", "para"));
     let rendered = render(&report, &fonts()).expect("renders");
     keep_sample("report.extreme.pdf", &rendered.bytes);
     assert_pagination(&rendered.layout, 120);
     let mut warnings = Vec::new();
-    let doc = printpdf::PdfDocument::parse(&rendered.bytes, &printpdf::PdfParseOptions::default(), &mut warnings).expect("parses");
+    let doc = printpdf::PdfDocument::parse(&rendered.bytes, &printpdf::PdfParseOptions::default(), &mut warnings)
+        .expect("parses");
     let text: String = doc.extract_text().into_iter().flatten().collect::<Vec<_>>().join("\n");
     for expected in ["word1 ", "word350 ", "word700", "para1 ", "para700"] {
         assert!(text.contains(expected), "`{expected}` is missing");
