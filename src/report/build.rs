@@ -87,11 +87,12 @@ fn change_text(
 fn card(k: &KpiResult, period: &Period, locale: Locale) -> KpiCard {
     let zh = locale == Locale::ZhCn;
     let status = k.status;
-    let good = match (k.direction, k.previous.change_abs) {
+    let judge = |change: Option<f64>| match (k.direction, change) {
         (Direction::Higher, Some(c)) if c != 0.0 => Some(c > 0.0),
         (Direction::Lower, Some(c)) if c != 0.0 => Some(c < 0.0),
         _ => None,
     };
+    let good = judge(k.previous.change_abs);
     KpiCard {
         id: k.id.clone(),
         label: if zh { k.labels.zh_cn.clone() } else { k.labels.en.clone() },
@@ -120,6 +121,7 @@ fn card(k: &KpiResult, period: &Period, locale: Locale) -> KpiCard {
             )
         },
         change_good: good,
+        change_year_ago_good: judge(k.year_ago.change_abs),
         sparkline: k.series.iter().map(|p| p.value).collect(),
     }
 }

@@ -172,7 +172,7 @@ pub fn code(text: &str, locale: Locale) -> String {
 /// The chrome of every page.
 pub fn chrome(locale: Locale) -> super::model::ChromeLabels {
     super::model::ChromeLabels {
-        page: pick(locale, "Page", "页").into(),
+        page: pick(locale, "Page", "页码").into(),
         as_of: pick(locale, "Data as of", "数据截至").into(),
         run: pick(locale, "Run", "运行编号").into(),
         contents: pick(locale, "Contents", "目录").into(),

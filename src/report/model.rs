@@ -134,8 +134,10 @@ pub struct KpiCard {
     pub change_previous: Option<String>,
     /// `YoY +21.2%`, `None` without a year-ago value.
     pub change_year_ago: Option<String>,
-    /// Whether the change is good news (`Some(true)`), bad news, or neither.
+    /// Whether the change against the previous period is good news (`Some(true)`), bad news, or neither.
     pub change_good: Option<bool>,
+    /// The same for the change against a year ago.
+    pub change_year_ago_good: Option<bool>,
     /// The trailing series for the sparkline, oldest first.
     pub sparkline: Vec<Option<f64>>,
 }

@@ -455,14 +455,13 @@ impl<'a> Flow<'a> {
             Some(false) => self.theme.off_track,
             None => self.theme.muted,
         };
-        // The change against the previous period is judged (`change_good`); the year-ago
-        // change is shown without a colour, the model does not say whether it is good news.
+        // Both changes are coloured by whether they are good news for this KPI.
         let mut parts: Vec<(String, Rgb, bool)> = Vec::new();
         if let Some(p) = &card.change_previous {
             parts.push((p.clone(), good(card.change_good), card.change_good.is_some()));
         }
         if let Some(y) = &card.change_year_ago {
-            parts.push((y.clone(), self.theme.muted, false));
+            parts.push((y.clone(), good(card.change_year_ago_good), card.change_year_ago_good.is_some()));
         }
         let gap = 10.0;
         let one_line: f32 =

@@ -28,6 +28,7 @@ fn card(
         change_previous: previous.map(Into::into),
         change_year_ago: year_ago.map(Into::into),
         change_good: good,
+        change_year_ago_good: good,
         sparkline: (0..12)
             .map(|i| if i == 4 { None } else { Some(100.0 + (i * 37 % 11) as f64 * 8.0 + i as f64 * 5.0) })
             .collect(),
