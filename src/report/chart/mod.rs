@@ -63,7 +63,8 @@ pub fn render_svg(
     let canvas = Canvas { width: dimension(width), height: dimension(height), theme, locale };
     let mut svg = Svg::new(id, kind(spec), title, canvas.width, canvas.height);
     let drawn = match spec {
-        ChartSpec::Line { categories, series, target, format } => cartesian::render(
+        ChartSpec::Line { categories, series, target, format }
+        | ChartSpec::Bars { categories, series, target, format } => cartesian::render(
             &mut svg,
             &canvas,
             &cartesian::Data {
@@ -71,18 +72,11 @@ pub fn render_svg(
                 series,
                 target: target.as_ref(),
                 format: *format,
-                marks: cartesian::Marks::Lines,
-            },
-        ),
-        ChartSpec::Bars { categories, series, target, format } => cartesian::render(
-            &mut svg,
-            &canvas,
-            &cartesian::Data {
-                categories,
-                series,
-                target: target.as_ref(),
-                format: *format,
-                marks: cartesian::Marks::Bars,
+                marks: if matches!(spec, ChartSpec::Line { .. }) {
+                    cartesian::Marks::Lines
+                } else {
+                    cartesian::Marks::Bars
+                },
             },
         ),
         ChartSpec::Funnel { stages, conversions } => funnel::render(&mut svg, &canvas, stages, conversions),
