@@ -5,6 +5,7 @@
 //! bound as typed parameters and runs independent steps concurrently; [`checks`] gates the
 //! results. [`Engine::validate`] does the same planning without scanning any data.
 
+pub mod cells;
 pub mod checks;
 pub mod csv_check;
 pub mod objects;

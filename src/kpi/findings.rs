@@ -3,13 +3,12 @@
 //! number in a sentence comes from the KPI results or the pipeline's tables; a rule whose
 //! table the pipeline does not have is skipped.
 
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Float64Type};
+use datafusion::arrow::array::RecordBatch;
 use serde::{Deserialize, Serialize};
 
 use super::{KpiResult, Status};
 use crate::engine::Engine;
+use crate::engine::cells::{number_at, text_at};
 use crate::spec::{Direction, Unit};
 
 /// One finding.
@@ -63,23 +62,11 @@ fn pct(x: f64) -> String {
     format!("{}%", one_decimal(x * 100.0))
 }
 
-/// How far `k` is from its target, as a share of the target (positive = worse).
-fn shortfall(k: &KpiResult) -> Option<f64> {
-    let (v, t) = (k.value?, k.target?);
-    if t == 0.0 {
-        return None;
-    }
-    Some(match k.direction {
-        Direction::Lower => (v - t) / t,
-        _ => (t - v) / t,
-    })
-}
-
 fn biggest_miss(kpis: &[KpiResult]) -> Option<Finding> {
     let k = kpis
         .iter()
         .filter(|k| matches!(k.status, Status::OffTrack | Status::AtRisk))
-        .filter_map(|k| shortfall(k).map(|s| (s, k)))
+        .filter_map(|k| k.shortfall().map(|s| (s, k)))
         .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.id.cmp(&a.1.id)))?;
     let (gap, k) = k;
     let (v, t) = (format_value(k.value?, k.unit), format_value(k.target?, k.unit));
@@ -127,16 +114,6 @@ async fn table(engine: &Engine, sql: &str) -> Option<Vec<RecordBatch>> {
     df.collect().await.ok()
 }
 
-fn text(b: &RecordBatch, col: usize, row: usize) -> String {
-    cast(b.column(col), &DataType::Utf8).ok().map(|a| a.as_string::<i32>().value(row).to_string()).unwrap_or_default()
-}
-
-fn number(b: &RecordBatch, col: usize, row: usize) -> Option<f64> {
-    let a = cast(b.column(col), &DataType::Float64).ok()?;
-    let a = a.as_primitive::<Float64Type>();
-    (!a.is_null(row)).then(|| a.value(row))
-}
-
 async fn region_miss(engine: &Engine) -> Option<Finding> {
     let batches = table(
         engine,
@@ -145,7 +122,8 @@ async fn region_miss(engine: &Engine) -> Option<Finding> {
     )
     .await?;
     let b = batches.iter().find(|b| b.num_rows() > 0)?;
-    let (key, revenue, target, attainment) = (text(b, 0, 0), number(b, 1, 0)?, number(b, 2, 0)?, number(b, 3, 0)?);
+    let (key, revenue, target, attainment) =
+        (text_at(b, 0, 0).unwrap_or_default(), number_at(b, 1, 0)?, number_at(b, 2, 0)?, number_at(b, 3, 0)?);
     Some(Finding {
         rule: "region_miss".into(),
         en: format!(
@@ -173,7 +151,7 @@ async fn warnings(engine: &Engine) -> Option<Finding> {
     )
     .await?;
     let b = batches.first()?;
-    let n = |c| number(b, c, 0).unwrap_or(0.0) as i64;
+    let n = |c| number_at(b, c, 0).unwrap_or(0.0) as i64;
     let (customers, usage, decline, managers) = (n(0), n(1), n(2), n(3));
     Some(if customers == 0 {
         Finding {
@@ -204,7 +182,12 @@ async fn competitor_gain(engine: &Engine) -> Option<Finding> {
     )
     .await?;
     let b = batches.iter().find(|b| b.num_rows() > 0)?;
-    let (name, dimension, change, score) = (text(b, 1, 0), text(b, 2, 0), number(b, 3, 0)?, number(b, 4, 0)?);
+    let (name, dimension, change, score) = (
+        text_at(b, 1, 0).unwrap_or_default(),
+        text_at(b, 2, 0).unwrap_or_default(),
+        number_at(b, 3, 0)?,
+        number_at(b, 4, 0)?,
+    );
     let zh_dimension = match dimension.as_str() {
         "product" => "产品",
         "price" => "价格",

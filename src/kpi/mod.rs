@@ -118,6 +118,21 @@ pub struct KpiResult {
     pub series: Vec<SeriesPoint>,
 }
 
+impl KpiResult {
+    /// How far the value falls short of the target, as a share of the target (positive is
+    /// worse, whichever the direction); `None` without a value or a non-zero target.
+    pub fn shortfall(&self) -> Option<f64> {
+        let (v, t) = (self.value?, self.target?);
+        if t == 0.0 {
+            return None;
+        }
+        Some(match self.direction {
+            Direction::Lower => (v - t) / t,
+            _ => (t - v) / t,
+        })
+    }
+}
+
 /// `kpis.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KpiReport {

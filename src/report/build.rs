@@ -1,14 +1,14 @@
 //! Building the report model from a run's results: KPI results, findings and the
 //! pipeline's tables, localized and formatted once for both renderers.
 
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Float64Type};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::DataType;
 
 use super::chart;
 use super::i18n;
 use super::model::*;
 use crate::engine::Engine;
+use crate::engine::cells::{number_at, text_at};
 use crate::kpi::KpiResult;
 use crate::kpi::findings::{Finding, format_value};
 use crate::period::Period;
@@ -124,18 +124,6 @@ fn card(k: &KpiResult, period: &Period, locale: Locale) -> KpiCard {
         change_year_ago_good: judge(k.year_ago.change_abs),
         sparkline: k.series.iter().map(|p| p.value).collect(),
     }
-}
-
-fn text_at(b: &RecordBatch, col: usize, row: usize) -> Option<String> {
-    let a = cast(b.column(col), &DataType::Utf8).ok()?;
-    let a = a.as_string::<i32>();
-    (!a.is_null(row)).then(|| a.value(row).to_string())
-}
-
-fn number_at(b: &RecordBatch, col: usize, row: usize) -> Option<f64> {
-    let a = cast(b.column(col), &DataType::Float64).ok()?;
-    let a = a.as_primitive::<Float64Type>();
-    (!a.is_null(row)).then(|| a.value(row)).filter(|v| v.is_finite())
 }
 
 /// Reads `columns` of `table`, at most `limit` rows.
@@ -507,10 +495,7 @@ pub async fn build(
                     .kpis
                     .iter()
                     .filter(|k| matches!(k.status, crate::kpi::Status::AtRisk | crate::kpi::Status::OffTrack))
-                    .filter_map(|k| {
-                        let (v, t) = (k.value?, k.target?);
-                        (t != 0.0).then(|| (if k.direction == Direction::Lower { (v - t) / t } else { (t - v) / t }, k))
-                    })
+                    .filter_map(|k| k.shortfall().map(|gap| (gap, k)))
                     .collect();
                 missed.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
                 let short = if zh { "差" } else { "short" };
