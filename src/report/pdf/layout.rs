@@ -781,21 +781,30 @@ impl<'a> Flow<'a> {
         let font = Font::bold(TABLE_HEAD_FONT);
         let mut x = x0;
         for (i, (lines, &w)) in t.header.cells.iter().zip(&t.widths).enumerate() {
-            for (k, line) in lines.iter().enumerate() {
-                let lx = aligned_x(self.fonts, x, w, t.aligns.get(i).copied().unwrap_or(Align::Left), line, font);
-                self.text(
-                    lx,
-                    baseline(y + CELL_PAD_Y + k as f32 * TABLE_LINE, TABLE_LINE, font.size),
-                    font,
-                    WHITE,
-                    line,
-                );
-            }
+            self.cell_lines(x, y, w, t.aligns.get(i).copied().unwrap_or(Align::Left), lines.iter(), font, WHITE);
             x += w;
         }
         let text = t.header.cells.iter().map(|c| text::join_lines(c)).collect::<Vec<_>>().join(" | ");
         self.record(BoxKind::TableHeader, x0, y, self.width, h, Some(text));
         self.y += h;
+    }
+
+    /// Draws the lines of one table cell, a line per `TABLE_LINE`, aligned in its column.
+    #[allow(clippy::too_many_arguments)]
+    fn cell_lines<'s>(
+        &mut self,
+        x: f32,
+        y: f32,
+        w: f32,
+        align: Align,
+        lines: impl Iterator<Item = &'s String>,
+        font: Font,
+        colour: Rgb,
+    ) {
+        for (k, line) in lines.enumerate() {
+            let lx = aligned_x(self.fonts, x, w, align, line, font);
+            self.text(lx, baseline(y + CELL_PAD_Y + k as f32 * TABLE_LINE, TABLE_LINE, font.size), font, colour, line);
+        }
     }
 
     fn table_row(&mut self, t: &TableRows, row: &Row, lines: std::ops::Range<usize>) {
@@ -811,16 +820,8 @@ impl<'a> Flow<'a> {
                 Some(tone) => (Font::bold(TABLE_FONT), tone_colour(self.theme, tone)),
                 None => (Font::regular(TABLE_FONT), self.theme.text),
             };
-            for (k, line) in cell.iter().skip(lines.start).take(lines.len()).enumerate() {
-                let lx = aligned_x(self.fonts, x, w, t.aligns.get(i).copied().unwrap_or(Align::Left), line, font);
-                self.text(
-                    lx,
-                    baseline(y + CELL_PAD_Y + k as f32 * TABLE_LINE, TABLE_LINE, font.size),
-                    font,
-                    colour,
-                    line,
-                );
-            }
+            let align = t.aligns.get(i).copied().unwrap_or(Align::Left);
+            self.cell_lines(x, y, w, align, cell.iter().skip(lines.start).take(lines.len()), font, colour);
             x += w;
         }
         let text = match row.source {
