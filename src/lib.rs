@@ -11,12 +11,15 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod deliver;
 pub mod diag;
 pub mod engine;
 pub mod kpi;
 pub mod period;
 pub mod report;
+pub mod retry;
 pub mod run;
 pub mod sample;
+pub mod schedule;
 pub mod spec;
 pub mod store;

@@ -16,7 +16,7 @@ use crate::engine::{Engine, InputRecord, StepRecord, sources};
 use crate::period::Period;
 use crate::spec::Pipeline;
 use crate::store::export;
-use crate::store::manifest::{OutputRecord, RunManifest, RunStatus};
+use crate::store::manifest::{OutputRecord, RunManifest, RunStatus, Trigger};
 use crate::store::{OutputStore, StoreError};
 
 /// What the CLI shows while a run goes on.
@@ -46,6 +46,17 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// Why and on whose authority a run happens; the defaults are those of `sextant run`.
+#[derive(Clone, Default)]
+pub struct RunOptions {
+    pub trigger: Trigger,
+    /// The schedule's fire time the run is for.
+    pub scheduled_for: Option<chrono::DateTime<chrono::Utc>>,
+    /// The daemon's lease on this pipeline and period: checked once more just before
+    /// publishing, so that a run whose lease was taken over publishes nothing.
+    pub lease: Option<Arc<crate::schedule::lease::Lease>>,
+}
+
 /// Runs `pipeline` for `period` and publishes it if every `error` check passes.
 ///
 /// # Errors
@@ -55,6 +66,21 @@ pub async fn run_pipeline(
     pipeline: Arc<Pipeline>,
     period: Period,
     clock: &Clock,
+    on_event: &(dyn Fn(RunEvent<'_>) + Sync),
+) -> Result<RunOutcome, StoreError> {
+    run_pipeline_with(ws, pipeline, period, clock, &RunOptions::default(), on_event).await
+}
+
+/// [`run_pipeline`] with the trigger, fire time and lease of a scheduled run.
+///
+/// # Errors
+/// As [`run_pipeline`]; also when the lease was lost before publishing.
+pub async fn run_pipeline_with(
+    ws: &Workspace,
+    pipeline: Arc<Pipeline>,
+    period: Period,
+    clock: &Clock,
+    options: &RunOptions,
     on_event: &(dyn Fn(RunEvent<'_>) + Sync),
 ) -> Result<RunOutcome, StoreError> {
     let store = OutputStore::open(&ws.output_root)?;
@@ -89,6 +115,9 @@ pub async fn run_pipeline(
         checks: Vec::new(),
         outputs: Vec::new(),
         errors: Vec::new(),
+        trigger: options.trigger,
+        scheduled_for: options.scheduled_for.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        deliveries: Vec::new(),
     };
     let staging = format!("{}/.staging/{run_id}", pipeline.name);
     let ledger_key = crate::store::ledger::attempt_key(&pipeline.name, &period.to_string(), &run_id);
@@ -100,6 +129,17 @@ pub async fn run_pipeline(
     manifest.finished_at = clock.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     match result {
         Ok(()) => {
+            if let Some(lease) = &options.lease
+                && !lease.still_held().await?
+            {
+                store.delete_all(&staging).await?;
+                manifest.errors = vec![format!("the lease on {} {period} was taken over; nothing published", pipeline.name)];
+                manifest.status = RunStatus::Interrupted;
+                let json = Bytes::from(serde_json::to_vec_pretty(&manifest).unwrap_or_default());
+                store.put(&ledger_key, json).await?;
+                let d = Diagnostic::new("schedule::lease-lost", manifest.errors[0].clone());
+                return Ok(RunOutcome::Failed(manifest, vec![d]));
+            }
             manifest.status = RunStatus::Succeeded;
             let json = Bytes::from(serde_json::to_vec_pretty(&manifest).unwrap_or_default());
             on_event(RunEvent::Phase("publishing"));

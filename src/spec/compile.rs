@@ -25,16 +25,16 @@ pub fn compile(
     if c.problems.is_empty() { Ok(p) } else { Err(c.problems) }
 }
 
-struct Compiler {
-    file: SourceText,
-    problems: Vec<Diagnostic>,
+pub(super) struct Compiler {
+    pub(super) file: SourceText,
+    pub(super) problems: Vec<Diagnostic>,
 }
 
-fn place<T>(s: &Spanned<T>, len: usize) -> Place {
+pub(super) fn place<T>(s: &Spanned<T>, len: usize) -> Place {
     Place { line: s.referenced.line() as usize, column: s.referenced.column() as usize, len }
 }
 
-fn text_place(s: &Text) -> Place {
+pub(super) fn text_place(s: &Text) -> Place {
     place(s, s.value.chars().count().max(1))
 }
 
@@ -44,12 +44,12 @@ fn is_identifier(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-fn quoted_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+pub(super) fn quoted_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
     items.into_iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
 }
 
 impl Compiler {
-    fn error(&mut self, code: &'static str, at: Place, message: String, hint: impl Into<String>) {
+    pub(super) fn error(&mut self, code: &'static str, at: Place, message: String, hint: impl Into<String>) {
         // Values whose location serde could not keep (line 0) point at the file only.
         let d = Diagnostic::new(code, message).with_hint(hint);
         self.problems.push(if at.line == 0 {
@@ -189,10 +189,22 @@ impl Compiler {
             }
         }
         self.file = main_file;
-        let reports = std::mem::take(&mut raw.reports)
+        let reports: Vec<super::report::ReportSpec> = std::mem::take(&mut raw.reports)
             .iter()
             .filter_map(|r| self.report(r, path, &all_tables, &kpi_ids))
             .collect();
+        let owners = self.addresses(&raw.owners);
+        let schedule = raw.schedule.as_ref().map(|s| self.schedule(s));
+        let report_names: Vec<&str> = reports.iter().map(|r| r.name.as_str()).collect();
+        let deliver = raw.deliver.as_ref().map(|d| self.deliver(d, &all_tables, &report_names)).unwrap_or_default();
+        if !deliver.is_empty() && owners.is_empty() {
+            self.error(
+                "spec::owners",
+                text_place(&raw.name),
+                "a pipeline that delivers reports needs `owners:`".into(),
+                "list who gets the failure notice when a run fails, e.g. `owners: [sales-ops@example.com]`",
+            );
+        }
 
         Pipeline {
             name,
@@ -207,6 +219,9 @@ impl Compiler {
             kpis,
             exports,
             reports,
+            owners,
+            schedule,
+            deliver,
         }
     }
 
@@ -646,7 +661,7 @@ impl Compiler {
         true
     }
 
-    fn known_table(&mut self, table: &Text, all: &[String]) -> bool {
+    pub(super) fn known_table(&mut self, table: &Text, all: &[String]) -> bool {
         if all.contains(&table.value) {
             return true;
         }

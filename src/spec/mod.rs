@@ -9,6 +9,7 @@ mod compile;
 mod load;
 pub mod raw;
 pub mod report;
+pub mod schedule;
 mod types;
 
 use std::path::{Path, PathBuf};
@@ -40,6 +41,10 @@ pub struct Pipeline {
     pub kpis: Vec<KpiSpec>,
     pub exports: Vec<ExportSpec>,
     pub reports: Vec<report::ReportSpec>,
+    /// Who gets the failure notice.
+    pub owners: Vec<String>,
+    pub schedule: Option<schedule::ScheduleSpec>,
+    pub deliver: schedule::DeliverSpec,
 }
 
 /// Which way a KPI should move.

@@ -39,6 +39,13 @@ pub struct RawPipeline {
     pub exports: Vec<RawExport>,
     #[serde(default)]
     pub reports: Vec<super::report::RawReport>,
+    /// Email addresses that get the failure notice when a run fails.
+    #[serde(default)]
+    pub owners: Vec<Text>,
+    #[serde(default)]
+    pub schedule: Option<super::schedule::RawSchedule>,
+    #[serde(default)]
+    pub deliver: Option<super::schedule::RawDeliver>,
 }
 
 /// A file included by pipelines: lists only, merged before the including file's own.

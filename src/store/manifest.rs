@@ -15,6 +15,68 @@ pub enum RunStatus {
     Running,
     Succeeded,
     Failed,
+    /// Stopped before it ended: the daemon was told to stop and its grace period ran out,
+    /// or the process died (found by the next start, which then runs the period again).
+    Interrupted,
+    /// A scheduled fire that was not run, by the `catch_up` rule or because the same
+    /// period was already running elsewhere; the error says why.
+    Skipped,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Skipped => "skipped",
+        }
+    }
+}
+
+/// What started a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// `sextant run`.
+    #[default]
+    Manual,
+    /// A fire time of the pipeline's `schedule:`.
+    Schedule,
+    /// A fire time missed while the daemon was down, run by the `catch_up` rule.
+    CatchUp,
+    /// The daemon re-running a period whose last attempt was interrupted.
+    Recovery,
+    /// `sextant backfill`.
+    Backfill,
+}
+
+/// How one delivery (one report, period and recipient) went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Sent,
+    /// Delivered by an earlier run; not sent again (use `--resend`).
+    AlreadySent,
+    Failed,
+}
+
+/// One delivery attempt, recorded in the run's ledger record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryRecord {
+    /// `email`, `burst`, `webhook` or `failure_notice`.
+    pub channel: String,
+    /// An email address, or a webhook's host (never its token).
+    pub recipient: String,
+    /// The report (or `warnings`, `failure`) delivered.
+    pub report: String,
+    pub status: DeliveryStatus,
+    /// Tries made, retries of transient failures included.
+    pub attempts: u32,
+    pub at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// A file the run published.
@@ -52,4 +114,11 @@ pub struct RunManifest {
     /// Why the run failed, one line per problem.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
+    #[serde(default)]
+    pub trigger: Trigger,
+    /// The schedule's fire time this run is for (RFC 3339, UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_for: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deliveries: Vec<DeliveryRecord>,
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use datafusion::object_store::path::Path as ObjectPath;
-use datafusion::object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use datafusion::object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use futures::TryStreamExt;
 
 use crate::config::Root;
@@ -43,6 +43,12 @@ pub struct OutputStore {
     prefix: ObjectPath,
     root: String,
     local_dir: Option<std::path::PathBuf>,
+}
+
+impl std::fmt::Debug for OutputStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutputStore").field("root", &self.root).finish()
+    }
 }
 
 impl OutputStore {
@@ -97,6 +103,20 @@ impl OutputStore {
     /// When the store rejects the write.
     pub async fn put(&self, key: &str, bytes: Bytes) -> Result<(), StoreError> {
         self.store.put(&self.path(key), PutPayload::from_bytes(bytes)).await.map(|_| ()).map_err(self.io(key))
+    }
+
+    /// Writes `bytes` at `key` only if nothing is there yet: a conditional create
+    /// (`If-None-Match: *` on S3, a hard link on a local disk). `false` when the key exists.
+    ///
+    /// # Errors
+    /// When the store fails, or cannot do conditional creates.
+    pub async fn create(&self, key: &str, bytes: Bytes) -> Result<bool, StoreError> {
+        let opts = PutOptions { mode: PutMode::Create, ..PutOptions::default() };
+        match self.store.put_opts(&self.path(key), PutPayload::from_bytes(bytes), opts).await {
+            Ok(_) => Ok(true),
+            Err(datafusion::object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Err(e) => Err(self.io(key)(e)),
+        }
     }
 
     /// The object at `key`, or `None` when there is none.

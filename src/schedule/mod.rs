@@ -1,0 +1,4 @@
+//! The scheduler: when pipelines run (`schedule:`), which runs were missed, who may run a
+//! period (leases), and the daemon that drives it all.
+
+pub mod lease;
