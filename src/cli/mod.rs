@@ -16,6 +16,8 @@ use crate::run::{RunEvent, RunOutcome, run_pipeline};
 use crate::sample::{SampleFormat, SampleOptions};
 use crate::spec::{self, Pipeline};
 
+mod deliver;
+
 /// Exit codes: success, data or check failure, usage or configuration error.
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_DATA: u8 = 1;
@@ -81,6 +83,28 @@ pub enum Command {
         /// or `latest`, the last closed period of the pipeline's grain.
         #[arg(long, short, default_value = "latest")]
         period: String,
+        /// After publishing, deliver the reports as the pipeline's `deliver:` block says
+        /// (a failed run sends its `owners` the failure notice instead).
+        #[arg(long)]
+        deliver: bool,
+        /// With --deliver: send again what was already delivered for this period.
+        #[arg(long, requires = "deliver")]
+        resend: bool,
+        #[command(flatten)]
+        roots: RootArgs,
+    },
+    /// Deliver an already published run: email, webhooks and per-owner warnings, as the
+    /// pipeline's `deliver:` block says. What was delivered before is not sent again
+    /// unless --resend.
+    Deliver {
+        #[arg(value_name = "PIPELINE")]
+        pipeline: String,
+        /// The published period, e.g. 2026-10, or `latest`.
+        #[arg(long, short, default_value = "latest")]
+        period: String,
+        /// Send again to recipients who already got this report for this period.
+        #[arg(long)]
+        resend: bool,
         #[command(flatten)]
         roots: RootArgs,
     },
@@ -191,6 +215,7 @@ pub async fn main(cli: Cli) -> ExitCode {
     }
     let roots = match &cli.command {
         Command::Run { roots, .. }
+        | Command::Deliver { roots, .. }
         | Command::Validate { roots, .. }
         | Command::History { roots, .. }
         | Command::Backfill { roots, .. } => roots,
@@ -206,7 +231,12 @@ pub async fn main(cli: Cli) -> ExitCode {
         }
     };
     let code = match &cli.command {
-        Command::Run { pipelines, period, .. } => run(&ui, &ws, &clock, pipelines, period).await,
+        Command::Run { pipelines, period, deliver, resend, .. } => {
+            run(&ui, &ws, &clock, pipelines, period, deliver.then_some(*resend)).await
+        }
+        Command::Deliver { pipeline, period, resend, .. } => {
+            deliver::command(&ui, &ws, &clock, pipeline, period, *resend).await
+        }
         Command::Validate { pipelines, .. } => validate(&ui, &ws, &clock, pipelines).await,
         Command::History { pipeline, limit, json, .. } => history(&ws, pipeline.as_deref(), *limit, *json).await,
         Command::Backfill { pipeline, from, to, force, .. } => {
@@ -248,7 +278,8 @@ fn display_path(ws: &Workspace, path: &Path) -> PathBuf {
     path.strip_prefix(&ws.root).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
 }
 
-async fn run(ui: &Ui, ws: &Workspace, clock: &Clock, args: &[String], period_text: &str) -> u8 {
+/// `deliver`: `Some(resend)` to deliver after each run.
+async fn run(ui: &Ui, ws: &Workspace, clock: &Clock, args: &[String], period_text: &str, deliver: Option<bool>) -> u8 {
     let (pipelines, ok) = load_pipelines(ui, ws, args);
     if !ok {
         return EXIT_USAGE;
@@ -293,13 +324,20 @@ async fn run(ui: &Ui, ws: &Workspace, clock: &Clock, args: &[String], period_tex
             }
             RunEvent::Export { path, rows } => eprintln!("    wrote {path} ({rows} rows)"),
         };
-        match run_pipeline(ws, Arc::new(pipeline), period, clock, &on_event).await {
+        let pipeline = Arc::new(pipeline);
+        match run_pipeline(ws, Arc::clone(&pipeline), period, clock, &on_event).await {
             Ok(RunOutcome::Succeeded(m)) => {
                 let dir = format!("{}/{}", ws.output_root, crate::run::run_dir(&name, &period));
                 println!("✔ {name} {period}: published {} files to {dir}/ (run {})", m.outputs.len() + 1, m.run_id);
+                if let Some(resend) = deliver {
+                    code = code.max(deliver::after_run(ws, clock, &pipeline, m, None, resend).await);
+                }
             }
             Ok(RunOutcome::Failed(m, problems)) => {
                 ui.problems(&problems);
+                if deliver.is_some() {
+                    deliver::after_run(ws, clock, &pipeline, m.clone(), Some(&problems), false).await;
+                }
                 eprintln!(
                     "✘ {name} {period}: run {} failed; nothing was published (attempt recorded in {}/{name}/.runs/{period}/)",
                     m.run_id, ws.output_root

@@ -10,6 +10,15 @@ pub fn attempt_key(pipeline: &str, period: &str, run_id: &str) -> String {
     format!("{pipeline}/.runs/{period}/{run_id}.json")
 }
 
+/// Writes (or rewrites) the ledger record of `manifest`'s attempt.
+///
+/// # Errors
+/// When the store fails.
+pub async fn save(store: &OutputStore, manifest: &RunManifest) -> Result<(), StoreError> {
+    let key = attempt_key(&manifest.pipeline, &manifest.period, &manifest.run_id);
+    store.put(&key, bytes::Bytes::from(serde_json::to_vec_pretty(manifest).unwrap_or_default())).await
+}
+
 /// Every recorded attempt, of one pipeline or of all, newest first. Records that cannot be
 /// read are skipped with a warning in the log (a half-written record of a killed process).
 ///
