@@ -108,6 +108,44 @@ pub enum Command {
         #[command(flatten)]
         roots: RootArgs,
     },
+    /// Run the scheduled pipelines at their fire times until stopped (SIGTERM or Ctrl-C).
+    ///
+    /// Pipelines with a `schedule:` block run at the fire times of their cron expression in
+    /// their time zone, for the previous (or current) period, and deliver their reports.
+    /// On start it runs again what a stopped process left half-done, and applies each
+    /// pipeline's `catch_up` rule to fires missed while it was down. Several daemons may
+    /// share one output store: a lease keeps one run per pipeline and period at a time.
+    /// On SIGTERM it starts nothing new and gives runs in progress --grace to finish.
+    Schedule {
+        /// Pipelines to schedule; every pipeline with a `schedule:` block when omitted.
+        #[arg(value_name = "PIPELINE")]
+        pipelines: Vec<String>,
+        /// Handle what is due now (interrupted runs, missed and on-time fires), then exit.
+        #[arg(long)]
+        once: bool,
+        /// How long runs in progress may take to finish after SIGTERM, e.g. 30s, 5m.
+        #[arg(long, default_value = "5m", value_parser = parse_duration_arg)]
+        grace: std::time::Duration,
+        /// How long a run's lease lasts without renewal (renewed every third of it).
+        #[arg(long, default_value = "10m", value_parser = parse_duration_arg)]
+        lease_ttl: std::time::Duration,
+        /// Run and publish, but deliver nothing.
+        #[arg(long)]
+        no_deliver: bool,
+        #[command(flatten)]
+        roots: RootArgs,
+    },
+    /// Show the next fire times of scheduled pipelines and the periods they will report on.
+    Next {
+        /// Only this pipeline.
+        #[arg(value_name = "PIPELINE")]
+        pipeline: Option<String>,
+        /// How many fire times per pipeline.
+        #[arg(long, short = 'n', default_value_t = 5)]
+        count: usize,
+        #[command(flatten)]
+        roots: RootArgs,
+    },
     /// Check pipelines without running them: parse the YAML, read the sources' schemas,
     /// and plan every SQL step and check. Reports every problem at once.
     Validate {
@@ -216,6 +254,8 @@ pub async fn main(cli: Cli) -> ExitCode {
     let roots = match &cli.command {
         Command::Run { roots, .. }
         | Command::Deliver { roots, .. }
+        | Command::Schedule { roots, .. }
+        | Command::Next { roots, .. }
         | Command::Validate { roots, .. }
         | Command::History { roots, .. }
         | Command::Backfill { roots, .. } => roots,
@@ -234,6 +274,16 @@ pub async fn main(cli: Cli) -> ExitCode {
         Command::Run { pipelines, period, deliver, resend, .. } => {
             run(&ui, &ws, &clock, pipelines, period, deliver.then_some(*resend)).await
         }
+        Command::Schedule { pipelines, once, grace, lease_ttl, no_deliver, .. } => {
+            let options = crate::schedule::daemon::DaemonOptions {
+                lease_ttl: *lease_ttl,
+                grace: *grace,
+                deliver: !no_deliver,
+                once: *once,
+            };
+            schedule(&ui, &ws, &clock, pipelines, options).await
+        }
+        Command::Next { pipeline, count, .. } => next(&ui, &ws, &clock, pipeline.as_deref(), *count),
         Command::Deliver { pipeline, period, resend, .. } => {
             deliver::command(&ui, &ws, &clock, pipeline, period, *resend).await
         }
@@ -351,6 +401,99 @@ async fn run(ui: &Ui, ws: &Workspace, clock: &Clock, args: &[String], period_tex
         }
     }
     code
+}
+
+fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {
+    crate::spec::schedule::parse_duration(text)
+        .ok_or_else(|| format!("`{text}` is not a duration; write e.g. 45s, 5m, 1h30m"))
+}
+
+/// Loads the scheduled pipelines among `args` (all of pipelines/ when empty).
+fn scheduled(ui: &Ui, ws: &Workspace, args: &[String]) -> Option<Vec<Pipeline>> {
+    let (pipelines, ok) = load_pipelines(ui, ws, args);
+    if !ok {
+        return None;
+    }
+    let (with, without): (Vec<Pipeline>, Vec<Pipeline>) = pipelines.into_iter().partition(|p| p.schedule.is_some());
+    for p in &without {
+        if !args.is_empty() {
+            eprintln!("warning: {} has no `schedule:` block; it is not scheduled", p.path.display());
+        }
+    }
+    if with.is_empty() {
+        eprintln!(
+            "error: no pipeline has a `schedule:` block; add one, e.g.\n  schedule:\n    cron: \"0 7 1 * *\"   # 07:00 on the 1st of every month"
+        );
+        return None;
+    }
+    Some(with)
+}
+
+async fn schedule(
+    ui: &Ui,
+    ws: &Workspace,
+    clock: &Clock,
+    args: &[String],
+    options: crate::schedule::daemon::DaemonOptions,
+) -> u8 {
+    let Some(pipelines) = scheduled(ui, ws, args) else { return EXIT_USAGE };
+    if matches!(clock, Clock::Fixed(_)) && !options.once {
+        eprintln!("error: SEXTANT_NOW fixes the clock, so no fire time would ever come; use --once with it");
+        return EXIT_USAGE;
+    }
+    let log: crate::schedule::daemon::Log = Arc::new(|line: &str| {
+        eprintln!("{} {line}", chrono::Local::now().format("%Y-%m-%d %H:%M:%S"));
+    });
+    let daemon = match crate::schedule::daemon::Daemon::new(ws.clone(), pipelines, *clock, options, log) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    match daemon.serve().await {
+        Ok(stopped) if stopped.interrupted > 0 => {
+            eprintln!("stopped; {} run(s) interrupted (they run again at the next start)", stopped.interrupted);
+            EXIT_DATA
+        }
+        Ok(_) => EXIT_OK,
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_DATA
+        }
+    }
+}
+
+fn next(ui: &Ui, ws: &Workspace, clock: &Clock, pipeline: Option<&str>, count: usize) -> u8 {
+    let args: Vec<String> = pipeline.map(str::to_string).into_iter().collect();
+    let Some(pipelines) = scheduled(ui, ws, &args) else { return EXIT_USAGE };
+    let now = clock.now();
+    for p in &pipelines {
+        let Some(spec) = &p.schedule else { continue };
+        let table = crate::schedule::fires::Timetable::new(spec, &ws.timezone, p.grain, p.fiscal_year_start);
+        let catch_up = serde_json::to_value(spec.catch_up).ok().and_then(|v| v.as_str().map(str::to_string));
+        println!(
+            "{}: cron \"{}\" in {}, reports the {} {}, catch_up: {}",
+            p.name,
+            spec.cron,
+            table.tz.name(),
+            match spec.period {
+                crate::spec::schedule::PeriodChoice::Previous => "previous",
+                crate::spec::schedule::PeriodChoice::Current => "current",
+            },
+            p.grain.as_str(),
+            catch_up.unwrap_or_default()
+        );
+        for (at, period) in crate::schedule::daemon::upcoming(&table, now, count) {
+            let local = at.with_timezone(&table.tz);
+            println!(
+                "  {}  ({} UTC)  → {period}",
+                local.format("%a %Y-%m-%d %H:%M:%S %Z"),
+                at.format("%Y-%m-%d %H:%M:%S")
+            );
+        }
+    }
+    EXIT_OK
 }
 
 async fn history(ws: &Workspace, pipeline: Option<&str>, limit: usize, json: bool) -> u8 {

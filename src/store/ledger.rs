@@ -53,3 +53,30 @@ pub async fn published(store: &OutputStore, pipeline: &str, period: &str) -> Res
         .and_then(|b| serde_json::from_slice::<RunManifest>(&b).ok())
         .filter(|m| m.status == RunStatus::Succeeded))
 }
+
+/// Marks every attempt of `pipeline` for `period` that is still `running` as `status`, with
+/// `reason`: for runs stopped by a timeout, a lost lease or a process that died. Returns the
+/// updated records, newest first.
+///
+/// # Errors
+/// When the store fails.
+pub async fn finish_running(
+    store: &OutputStore,
+    pipeline: &str,
+    period: &str,
+    status: RunStatus,
+    reason: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<RunManifest>, StoreError> {
+    let mut done = Vec::new();
+    for mut m in attempts(store, Some(pipeline)).await? {
+        if m.period == period && m.status == RunStatus::Running {
+            m.status = status;
+            m.errors.push(reason.to_string());
+            m.finished_at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            save(store, &m).await?;
+            done.push(m);
+        }
+    }
+    Ok(done)
+}
