@@ -25,6 +25,8 @@ struct RawConfig {
     timezone: Option<String>,
     #[serde(default)]
     locale: Option<String>,
+    #[serde(default)]
+    public_url: Option<String>,
 }
 
 /// A storage root: a local directory or an object-store URL.
@@ -70,6 +72,10 @@ pub struct Workspace {
     pub timezone: String,
     /// `en` or `zh-CN`.
     pub locale: String,
+    /// The base URL under which the output root is served (`https://reports.example.com/sextant`),
+    /// for links to the reports in emails and webhooks; without it, links are the output
+    /// store's own locations (`file://…`, `s3://…`), which only people with access can open.
+    pub public_url: Option<url::Url>,
 }
 
 /// Overrides from flags or environment, applied over the file.
@@ -112,7 +118,7 @@ impl Workspace {
         let source = SourceText::new(file.display().to_string(), text);
         let expanded = interpolate(&source, env)?;
         let raw: RawConfig = if expanded.trim().is_empty() {
-            RawConfig { data_root: None, output_root: None, timezone: None, locale: None }
+            RawConfig { data_root: None, output_root: None, timezone: None, locale: None, public_url: None }
         } else {
             serde_saphyr::from_str(&expanded).map_err(|e| {
                 let e = e.without_snippet();
@@ -150,8 +156,20 @@ impl Workspace {
             );
         }
         let timezone = raw.timezone.unwrap_or_else(|| "UTC".into());
+        let public_url = raw.public_url.and_then(|text| match url::Url::parse(&text) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
+            _ => {
+                problems.push(
+                    Diagnostic::new("config::public-url", format!("public_url `{text}` is not an http(s) URL"))
+                        .with_hint(
+                            "write the address the output root is served at, e.g. https://reports.example.com/sextant",
+                        ),
+                );
+                None
+            }
+        });
         if problems.is_empty() {
-            Ok(Workspace { root: root.to_path_buf(), data_root, output_root, timezone, locale })
+            Ok(Workspace { root: root.to_path_buf(), data_root, output_root, timezone, locale, public_url })
         } else {
             Err(problems)
         }
@@ -266,6 +284,23 @@ mod tests {
         let o = Overrides { data_root: Some("/tmp/d".into()), output_root: None };
         let ws = Workspace::from_str(Path::new("/w"), Path::new("c.yaml"), text, &o, &env).unwrap();
         assert_eq!(ws.data_root, Root::Local(PathBuf::from("/tmp/d")));
+    }
+
+    #[test]
+    fn public_url_is_an_http_address() {
+        let o = Overrides::default();
+        let ws = Workspace::from_str(
+            Path::new("/w"),
+            Path::new("c.yaml"),
+            "public_url: https://r.example.com/s/\n",
+            &o,
+            &env,
+        )
+        .unwrap();
+        assert_eq!(ws.public_url.map(|u| u.to_string()).as_deref(), Some("https://r.example.com/s/"));
+        let errs =
+            Workspace::from_str(Path::new("/w"), Path::new("c.yaml"), "public_url: reports/\n", &o, &env).unwrap_err();
+        assert_eq!(errs[0].message, "public_url `reports/` is not an http(s) URL");
     }
 
     #[test]

@@ -84,7 +84,9 @@ fn change_text(
     Some(format!("{prefix} {text}"))
 }
 
-fn card(k: &KpiResult, period: &Period, locale: Locale) -> KpiCard {
+/// The scorecard card of `k`: its value, target, status and changes, formatted for `locale`
+/// (also the rows of the scorecard emailed with a report).
+pub(crate) fn card(k: &KpiResult, period: &Period, locale: Locale) -> KpiCard {
     let zh = locale == Locale::ZhCn;
     let status = k.status;
     let judge = |change: Option<f64>| match (k.direction, change) {
