@@ -133,7 +133,7 @@ async fn record_and_print(store: &OutputStore, mut manifest: RunManifest, record
 
 /// `✔ email      leadership@example.com  monthly_review  sent`
 fn line(r: &DeliveryRecord) -> String {
-    let tries = |n: u32| if n == 1 { String::new() } else { format!(" after {n} attempts") };
+    let tries = |n: u32| if n <= 1 { String::new() } else { format!(" after {n} attempts") };
     let (mark, outcome) = match r.status {
         DeliveryStatus::Sent => ("✔", format!("sent{}", tries(r.attempts))),
         DeliveryStatus::AlreadySent => ("·", "already sent for this period (--resend sends it again)".to_string()),

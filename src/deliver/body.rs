@@ -229,6 +229,7 @@ pub(super) fn report_mail(m: &ReportMail<'_>) -> Result<MailBody, DeliverError> 
             };
             json!({
                 "label": r.label, "value": r.value, "target": r.target, "attainment": r.attainment,
+                "target_cell": if r.target == "—" { "" } else { r.target.as_str() },
                 "status": r.status_label, "colour": colour(r.tone, &theme), "line": line,
             })
         })
@@ -341,13 +342,19 @@ pub(super) struct FailureMail<'a> {
     pub details: &'a str,
     /// Where the attempt is recorded.
     pub ledger: &'a str,
+    /// How to name the pipeline on the command line: its name for `pipelines/<name>.yaml`,
+    /// else its file.
+    pub command_arg: &'a str,
 }
 
 /// The notice to the owners that a run failed and its report was not sent.
 pub(super) fn failure_mail(m: &FailureMail<'_>) -> Result<MailBody, DeliverError> {
     let theme = Theme::default();
     let zh = m.locale == Locale::ZhCn;
-    let (p, period, run) = (m.pipeline, m.period, m.run_id);
+    let (p, period, run, arg) = (m.pipeline, m.period, m.run_id, m.command_arg);
+    // A failed check is also one of the run's errors: list it once, in the table.
+    let errors: Vec<&String> =
+        m.errors.iter().filter(|e| !m.checks.iter().any(|c| e.contains(&format!("check {} failed", c.name)))).collect();
     let data = json!({
         "lang": m.locale.code(),
         "version": env!("CARGO_PKG_VERSION"),
@@ -373,13 +380,13 @@ pub(super) fn failure_mail(m: &FailureMail<'_>) -> Result<MailBody, DeliverError
             "name": c.name, "violations": format_value(c.violations as f64, Unit::Count), "message": c.message,
         })).collect::<Vec<_>>(),
         "errors_title": if zh { "错误" } else { "Errors" },
-        "errors": m.errors,
+        "errors": errors,
         "details_title": if zh { "详细信息" } else { "Details" },
         "details": m.details,
         "next_step": if zh {
-            format!("修复后重新运行：sextant run {p} --period {period} --deliver")
+            format!("修复后重新运行：sextant run {arg} --period {period} --deliver")
         } else {
-            format!("Once fixed, run it again: sextant run {p} --period {period} --deliver")
+            format!("Once fixed, run it again: sextant run {arg} --period {period} --deliver")
         },
         "footer": if zh {
             format!("由 sextant {} 发送 · 本次尝试记录于 {}", env!("CARGO_PKG_VERSION"), m.ledger)
@@ -529,9 +536,13 @@ pub(super) mod tests {
                 violations: 1,
                 message: "1 duplicate key".into(),
             }],
-            errors: &["check unique(orders: order_id, product_id) failed".to_string()],
+            errors: &[
+                "pipelines/monthly_review.yaml:9:5: check unique(orders: order_id, product_id) failed: 1 keys".into(),
+                "orders.csv: unreadable".to_string(),
+            ],
             details: "error: <details>",
             ledger: "out/monthly_review/.runs/2026-10/r2.json",
+            command_arg: "monthly_review",
         })
         .unwrap();
         assert!(f.html.contains("&lt;details&gt;"));

@@ -407,6 +407,12 @@ pub(super) async fn notify_failure(
         ws.output_root.to_string().trim_end_matches('/'),
         crate::store::ledger::attempt_key(p, period, &manifest.run_id)
     );
+    let in_pipelines =
+        pipeline.path.strip_prefix(ws.root.join("pipelines")).or_else(|_| pipeline.path.strip_prefix("pipelines"));
+    let command_arg = match in_pipelines {
+        Ok(rest) if rest == std::path::Path::new(&format!("{p}.yaml")) => p.clone(),
+        _ => pipeline.path.display().to_string(),
+    };
     let body = body::failure_mail(&FailureMail {
         locale,
         subject: &subject,
@@ -417,6 +423,7 @@ pub(super) async fn notify_failure(
         errors: &manifest.errors,
         details: details.trim_end(),
         ledger: &ledger,
+        command_arg: &command_arg,
     });
     let to: Vec<(Mailbox, bool)> = pending.iter().map(|(_, m, cc)| (m.clone(), *cc)).collect();
     let message = body.and_then(|b| message(mailer.from(), &to, &subject, b, Vec::new(), clock));
