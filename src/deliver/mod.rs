@@ -10,6 +10,22 @@
 //!
 //! Nothing here stops at the first failure or panics: every attempt, failed ones too,
 //! comes back as a [`DeliveryRecord`] for the run's ledger record.
+//!
+//! SMTP comes from the environment: `SEXTANT_SMTP_HOST`, `SEXTANT_SMTP_TLS` (`starttls`,
+//! the default, `tls` or `none`), `SEXTANT_SMTP_PORT` (587, 465 or 25 by the TLS mode),
+//! `SEXTANT_SMTP_USERNAME` and `SEXTANT_SMTP_PASSWORD` (optional) and `SEXTANT_SMTP_FROM`.
+//! `${VAR}` in addresses, webhook URLs and secrets is resolved when delivering. Links point
+//! under the workspace's `public_url` when it is set, else at the output store itself.
+//!
+//! ```yaml
+//! owners: [sales-ops@example.com]          # get the failure notice instead of the report
+//! deliver:
+//!   email: { to: [leadership@example.com], cc: [], subject: { en: "{{title}}: {{period}}", zh-CN: … },
+//!            locale: en, reports: [monthly_review] }
+//!   webhooks:
+//!     - { url: "${DINGTALK_URL}", format: dingtalk, secret: "${DINGTALK_SECRET}" }  # json | dingtalk | feishu | wecom
+//!   burst: { table: warnings, owner_column: account_manager, recipients: { am01: li.na@example.com }, locale: zh-CN }
+//! ```
 
 mod body;
 mod burst;
