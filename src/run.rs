@@ -133,7 +133,8 @@ pub async fn run_pipeline_with(
                 && !lease.still_held().await?
             {
                 store.delete_all(&staging).await?;
-                manifest.errors = vec![format!("the lease on {} {period} was taken over; nothing published", pipeline.name)];
+                manifest.errors =
+                    vec![format!("the lease on {} {period} was taken over; nothing published", pipeline.name)];
                 manifest.status = RunStatus::Interrupted;
                 let json = Bytes::from(serde_json::to_vec_pretty(&manifest).unwrap_or_default());
                 store.put(&ledger_key, json).await?;

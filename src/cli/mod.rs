@@ -456,6 +456,10 @@ async fn schedule(
             eprintln!("stopped; {} run(s) interrupted (they run again at the next start)", stopped.interrupted);
             EXIT_DATA
         }
+        Ok(stopped) if stopped.failed > 0 => {
+            eprintln!("{} run(s) failed; see `sextant history`", stopped.failed);
+            EXIT_DATA
+        }
         Ok(_) => EXIT_OK,
         Err(e) => {
             eprintln!("error: {e}");

@@ -15,7 +15,7 @@
 //!   period to finish, then are stopped and recorded as `interrupted`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -95,6 +95,8 @@ pub struct Daemon {
     stopping: AtomicBool,
     active: Mutex<HashMap<u64, Active>>,
     next_id: AtomicU64,
+    /// Runs that failed (after their retries), for the exit code of `--once`.
+    failures: AtomicUsize,
     log: Log,
 }
 
@@ -156,6 +158,8 @@ pub enum DaemonError {
 pub struct Stopped {
     /// Runs stopped by the end of the grace period, recorded as interrupted.
     pub interrupted: usize,
+    /// Runs that failed.
+    pub failed: usize,
 }
 
 impl Daemon {
@@ -197,6 +201,7 @@ impl Daemon {
             stopping: AtomicBool::new(false),
             active: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
+            failures: AtomicUsize::new(0),
             log,
         }))
     }
@@ -221,7 +226,7 @@ impl Daemon {
         }
         if self.options.once {
             self.wait_idle(None).await;
-            return Ok(Stopped::default());
+            return Ok(Stopped { interrupted: 0, failed: self.failures.load(Ordering::SeqCst) });
         }
         let mut scheduler = JobScheduler::new().await.map_err(|e| DaemonError::Scheduler(e.to_string()))?;
         for i in 0..self.entries.len() {
@@ -237,7 +242,9 @@ impl Daemon {
         } else {
             self.say("stopping: nothing in progress".into());
         }
-        Ok(self.stop(self.options.grace).await)
+        let mut stopped = self.stop(self.options.grace).await;
+        stopped.failed = self.failures.load(Ordering::SeqCst);
+        Ok(stopped)
     }
 
     /// Recovers interrupted runs and plans missed fires of entry `i`.
@@ -325,7 +332,10 @@ impl Daemon {
                 self.say(format!("{}: the schedule has no further fire time", entry.pipeline.name));
                 return Ok(());
             };
-            let wait = (next - self.clock.now()).to_std().unwrap_or(Duration::ZERO);
+            // tokio-cron-scheduler counts whole seconds: round up, so that the job does not
+            // fire just before the instant (it would find nothing due and set itself again).
+            let millis = (next - self.clock.now()).num_milliseconds().max(0) as u64;
+            let wait = Duration::from_secs(millis.div_ceil(1000));
             let this = Arc::clone(self);
             let sched = scheduler.clone();
             let job = Job::new_one_shot_async(wait, move |_, _| {
@@ -356,6 +366,7 @@ impl Daemon {
         let now = self.clock.now();
         let mut until = entry.planned_until.lock().await;
         let (fires, _) = entry.timetable.between(*until, now);
+        tracing::debug!(pipeline = %entry.pipeline.name, from = %*until, %now, fires = fires.len(), "tick");
         *until = now;
         drop(until);
         if fires.is_empty() {
@@ -452,6 +463,20 @@ impl Daemon {
                     return self.record_skip(entry, p, &reason).await;
                 }
             };
+        // Another daemon may have run this very fire between our reading the ledger and
+        // taking the lease: a fire runs once.
+        if trigger != Trigger::Recovery {
+            let fire = stamp(p.fire.at);
+            let done = ledger::attempts(&self.store, Some(name)).await?.into_iter().find(|m| {
+                m.period == period.to_string()
+                    && m.scheduled_for.as_deref() == Some(fire.as_str())
+                    && matches!(m.status, RunStatus::Succeeded | RunStatus::Failed)
+            });
+            if let Some(m) = done {
+                self.say(format!("{name} {period}: the fire at {fire} was already run (run {})", m.run_id));
+                return lease.release().await;
+            }
+        }
         if let Ok(mut slot) = held.lock() {
             *slot = Some(Arc::clone(&lease));
         }
@@ -550,11 +575,13 @@ impl Daemon {
                 return;
             }
             Err(RunError::Data(m, problems)) => {
+                self.failures.fetch_add(1, Ordering::SeqCst);
                 let first = problems.first().map(|d| d.message.clone()).unwrap_or_default();
                 self.say(format!("{name} {period}: FAILED (run {}): {first}; nothing published", m.run_id));
                 (*m, problems)
             }
             Err(e) => {
+                self.failures.fetch_add(1, Ordering::SeqCst);
                 let reason = e.summary();
                 self.say(format!("{name} {period}: FAILED: {reason}; nothing published"));
                 let marked = ledger::finish_running(
@@ -680,7 +707,7 @@ impl Daemon {
                 self.say(format!("{}: cannot release the lease: {e}", a.pipeline));
             }
         }
-        Stopped { interrupted: stopped.len() }
+        Stopped { interrupted: stopped.len(), failed: 0 }
     }
 
     /// The scheduled pipelines' next fires after `from`, with their periods.

@@ -49,7 +49,8 @@ pub fn next_fire(pattern: &croner::Cron, tz: Tz, after: DateTime<Utc>) -> Option
     // Walk the matching wall-clock times (carried in a zone without DST), map each to its
     // instant, and take the first one past `after`. Starting from `after`'s own wall time
     // is enough: a wall time before it maps to an instant at or before `after`.
-    let mut wall = after.with_timezone(&tz).naive_local();
+    // Fire times are whole seconds; croner keeps the fraction of its start, so drop it.
+    let mut wall = after.with_timezone(&tz).naive_local().with_nanosecond(0)?;
     for _ in 0..100_000 {
         let carrier = Utc.from_utc_datetime(&wall);
         wall = pattern.find_next_occurrence(&carrier, false).ok()?.naive_utc();
@@ -185,6 +186,14 @@ mod tests {
         let (p, _) = parse_cron("*/30 * * * *").unwrap();
         let tz = chrono_tz::America::New_York;
         assert_eq!(next_fire(&p, tz, t("2026-11-01T06:10:00Z")), Some(t("2026-11-01T07:00:00Z")));
+    }
+
+    #[test]
+    fn fractions_of_a_second_do_not_shift_fires() {
+        let (p, _) = parse_cron("*/5 * * * * *").unwrap();
+        let next = next_fire(&p, Tz::UTC, t("2026-11-22T15:39:19.835Z"));
+        assert_eq!(next, Some(t("2026-11-22T15:39:20Z")));
+        assert_eq!(next_fire(&p, Tz::UTC, t("2026-11-22T15:39:20Z")), Some(t("2026-11-22T15:39:25Z")));
     }
 
     #[test]

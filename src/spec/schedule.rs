@@ -327,14 +327,17 @@ impl Compiler {
             parse_cron("0 0 1 1 *").unwrap_or_else(|_| unreachable!("a constant expression"))
         });
         let timezone = s.timezone.as_ref().and_then(|t| {
-            t.value.parse::<chrono_tz::Tz>().map_err(|_| {
-                let hint = match crate::diag::did_you_mean(&t.value, chrono_tz::TZ_VARIANTS.iter().map(|z| z.name())) {
-                    Some(best) => format!("did you mean `{best}`?"),
-                    None => "use an IANA name such as `Asia/Shanghai` or `Europe/Berlin`".into(),
-                };
-                self.error("spec::timezone", text_place(t), format!("unknown time zone `{}`", t.value), hint);
-            })
-            .ok()
+            t.value
+                .parse::<chrono_tz::Tz>()
+                .map_err(|_| {
+                    let hint =
+                        match crate::diag::did_you_mean(&t.value, chrono_tz::TZ_VARIANTS.iter().map(|z| z.name())) {
+                            Some(best) => format!("did you mean `{best}`?"),
+                            None => "use an IANA name such as `Asia/Shanghai` or `Europe/Berlin`".into(),
+                        };
+                    self.error("spec::timezone", text_place(t), format!("unknown time zone `{}`", t.value), hint);
+                })
+                .ok()
         });
         let period = self.choice(
             &s.period,
@@ -351,7 +354,17 @@ impl Compiler {
         let timeout = self.duration(&s.timeout, Duration::from_secs(3600));
         let backoff = self.duration(&s.backoff, Duration::from_secs(30));
         let retries = s.retries.as_ref().map_or(3, |r| r.value);
-        ScheduleSpec { cron: s.cron.value.clone(), cron6, pattern, timezone, period, catch_up, timeout, retries, backoff }
+        ScheduleSpec {
+            cron: s.cron.value.clone(),
+            cron6,
+            pattern,
+            timezone,
+            period,
+            catch_up,
+            timeout,
+            retries,
+            backoff,
+        }
     }
 
     pub(super) fn deliver(&mut self, d: &RawDeliver, tables: &[String], reports: &[&str]) -> DeliverSpec {
@@ -450,7 +463,6 @@ fn default_subject() -> Label {
 
 fn burst_subject() -> Label {
     Label {
-        en: "Your customers to look after: {{period}}".into(),
-        zh_cn: "您负责的客户预警：{{period}}".into(),
+        en: "Your customers to look after: {{period}}".into(), zh_cn: "您负责的客户预警：{{period}}".into()
     }
 }
