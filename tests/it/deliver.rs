@@ -107,13 +107,13 @@ fn fast_retry() -> RetryPolicy {
     RetryPolicy { retries: 8, backoff: Duration::from_millis(200), max_backoff: Duration::from_millis(800) }
 }
 
-type Env = HashMap<String, String>;
+pub(crate) type Env = HashMap<String, String>;
 
 fn env(vars: &[(&str, &str)]) -> Env {
     vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
-fn smtp_env(port: u16) -> Env {
+pub(crate) fn smtp_env(port: u16) -> Env {
     env(&[
         ("SEXTANT_SMTP_HOST", "127.0.0.1"),
         ("SEXTANT_SMTP_PORT", &port.to_string()),
@@ -144,27 +144,27 @@ fn statuses(records: &[DeliveryRecord]) -> Vec<(String, DeliveryStatus)> {
 
 /// A message as `tests/fixtures/mail/read_maildir.py` reads it.
 #[derive(Debug, Deserialize)]
-struct Mail {
-    subject: String,
-    from: String,
-    to: String,
-    cc: String,
+pub(crate) struct Mail {
+    pub(crate) subject: String,
+    pub(crate) from: String,
+    pub(crate) to: String,
+    pub(crate) cc: String,
     /// The envelope recipients, as the server received them.
-    rcpt: String,
-    text: Option<String>,
-    html: Option<String>,
-    attachments: Vec<Attached>,
+    pub(crate) rcpt: String,
+    pub(crate) text: Option<String>,
+    pub(crate) html: Option<String>,
+    pub(crate) attachments: Vec<Attached>,
 }
 
 #[derive(Debug, Deserialize)]
-struct Attached {
-    filename: String,
-    content_type: String,
-    size: u64,
-    sha256: String,
+pub(crate) struct Attached {
+    pub(crate) filename: String,
+    pub(crate) content_type: String,
+    pub(crate) size: u64,
+    pub(crate) sha256: String,
 }
 
-fn mails(maildir: &Path) -> Vec<Mail> {
+pub(crate) fn mails(maildir: &Path) -> Vec<Mail> {
     if !maildir.join("new").is_dir() {
         return Vec::new();
     }

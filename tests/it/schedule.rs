@@ -32,18 +32,25 @@ fn text(out: &Output) -> String {
 /// A copy of a standard pipeline with a `schedule:` block, in `dir/pipelines/`, with the
 /// shared fragments linked beside it.
 fn scheduled(dir: &Path, base: &str, schedule: &str) -> PathBuf {
+    scheduled_with(dir, &format!("pipelines/{base}.yaml"), schedule, "")
+}
+
+/// A copy of the pipeline `source` (relative to the repo) with a `schedule:` block and
+/// `extra` top-level YAML, in `dir/pipelines/`.
+fn scheduled_with(dir: &Path, source: &str, schedule: &str, extra: &str) -> PathBuf {
     let pipelines = dir.join("pipelines");
     std::fs::create_dir_all(&pipelines).unwrap();
     let common = pipelines.join("common");
     if !common.exists() {
         std::os::unix::fs::symlink(repo().join("pipelines/common"), &common).unwrap();
     }
-    let mut yaml = std::fs::read_to_string(repo().join("pipelines").join(format!("{base}.yaml"))).unwrap();
+    let mut yaml = std::fs::read_to_string(repo().join(source)).unwrap();
     yaml.push_str("\nschedule:\n");
     for line in schedule.lines() {
         yaml.push_str(&format!("  {line}\n"));
     }
-    let path = pipelines.join(format!("{base}.yaml"));
+    yaml.push_str(extra);
+    let path = pipelines.join(Path::new(source).file_name().unwrap());
     std::fs::write(&path, yaml).unwrap();
     path
 }
@@ -364,4 +371,89 @@ fn two_daemons_on_one_s3_store_run_a_fire_once_and_publish_it_whole() {
     expected.sort_unstable();
     assert_eq!(published, expected);
     assert!(!keys.contains("/.staging/"), "{keys}");
+}
+
+/// Acceptance 1: a pipeline due every minute is run by the daemon, published, and emailed.
+#[tokio::test]
+async fn a_pipeline_due_every_minute_is_run_published_and_emailed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let maildir = dir.path().join("mail");
+    let smtp = crate::servers::smtp(&maildir);
+    let deliver = "owners: [sales-ops@example.test]\n\
+                   deliver:\n  email:\n    to: [leadership@example.test]\n    reports: [monthly_review]\n";
+    let path = scheduled_with(dir.path(), "pipelines/monthly_review.yaml", "cron: \"* * * * *\"\ntimezone: UTC", deliver);
+    let log = dir.path().join("daemon.log");
+    let child = sextant()
+        .arg("schedule")
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .envs(crate::deliver::smtp_env(smtp.port))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut live = Live { child, log, period: String::new() };
+    let started = Instant::now();
+    let got = loop {
+        let got = crate::deliver::mails(&maildir);
+        if !got.is_empty() {
+            break got;
+        }
+        assert!(started.elapsed() < Duration::from_secs(150), "no email within 150 s; log:\n{}", live.log());
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    signal(&live.child, "TERM");
+    assert_eq!(wait_exit(&mut live, Duration::from_secs(120)), Some(0), "{}", live.log());
+    let runs = ledger(&out, "monthly_review").await;
+    let run = runs.iter().find(|m| m.status == RunStatus::Succeeded).expect("a published run");
+    let period = &run.period;
+    assert!(got[0].subject.starts_with("Monthly KPI Review: "), "{}", got[0].subject);
+    let pdf = out.join(format!("monthly_review/{period}/monthly_review.en.pdf"));
+    let attached = &got[0].attachments;
+    assert_eq!(attached.len(), 1, "{attached:?}");
+    assert_eq!(attached[0].sha256, sha256_file(&pdf), "the attached PDF is the published one");
+    assert!(run.deliveries.iter().any(|d| d.channel == "email" && d.recipient == "leadership@example.test"));
+    // One email however many fires ran: the same report, period and recipient go out once.
+    assert_eq!(crate::deliver::mails(&maildir).len(), 1, "{}", live.log());
+}
+
+fn sha256_file(path: &Path) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+/// Acceptance 4: a failing `error` check sends no report; the owners get the failure notice.
+#[tokio::test]
+async fn a_failing_error_check_on_schedule_sends_the_owners_the_notice_and_no_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let maildir = dir.path().join("mail");
+    let smtp = crate::servers::smtp(&maildir);
+    let path = scheduled_with(dir.path(), "tests/fixtures/pipelines/deliver_gate.yaml", "cron: \"0 7 1 * *\"", "");
+    let daemon = |now: &str| {
+        sextant()
+            .env("SEXTANT_NOW", now)
+            .env("TEST_OWNER", "lead-analyst@example.test")
+            .envs(crate::deliver::smtp_env(smtp.port))
+            .args(["schedule", "--once"])
+            .arg(&path)
+            .args(["--data-root", "tests/fixtures/checks", "--out"])
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(daemon("2026-10-31T22:00:00Z").status.code(), Some(0));
+    let run = daemon("2026-10-31T23:00:05Z");
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run));
+    assert!(!out.join("deliver_gate/2026-10/run.json").exists());
+    let got = crate::deliver::mails(&maildir);
+    assert_eq!(got.len(), 1, "the notice only: {}", text(&run));
+    assert_eq!(got[0].subject, "sextant: deliver_gate 2026-10 failed — report not sent");
+    assert!(!got[0].rcpt.contains("leadership"), "{}", got[0].rcpt);
+    let runs = ledger(&out, "deliver_gate").await;
+    assert_eq!(summary(&runs), ["2026-10 failed Schedule"]);
+    assert!(runs[0].deliveries.iter().all(|d| d.channel == "failure_notice"), "{:?}", runs[0].deliveries);
+    assert_eq!(runs[0].deliveries.len(), 2);
 }
