@@ -27,6 +27,49 @@ struct RawConfig {
     locale: Option<String>,
     #[serde(default)]
     public_url: Option<String>,
+    #[serde(default)]
+    engine: Option<RawEngine>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawEngine {
+    /// e.g. `2GB`, `512MiB`.
+    #[serde(default)]
+    memory_limit: Option<String>,
+    #[serde(default)]
+    spill_dir: Option<String>,
+    #[serde(default)]
+    target_partitions: Option<usize>,
+}
+
+/// How DataFusion may use the machine: `engine:` in the workspace config.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineSettings {
+    /// Bytes the query engine may hold; operators that can spill (sorts, aggregations,
+    /// joins) write to `spill_dir` beyond it. `None`: no limit.
+    pub memory_limit: Option<u64>,
+    /// Where spill files go; the OS temporary folder when `None`.
+    pub spill_dir: Option<PathBuf>,
+    /// Parallelism of a query; the number of cores when `None`.
+    pub target_partitions: Option<usize>,
+}
+
+/// Parses `2GB`, `1.5GiB`, `512MB`, `800M`, `1073741824` into bytes (powers of 1024).
+pub fn parse_bytes(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let factor: u64 = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        "G" | "GB" | "GIB" => 1 << 30,
+        "T" | "TB" | "TIB" => 1 << 40,
+        _ => return None,
+    };
+    (number > 0.0).then_some((number * factor as f64) as u64)
 }
 
 /// A storage root: a local directory or an object-store URL.
@@ -72,6 +115,8 @@ pub struct Workspace {
     pub timezone: String,
     /// `en` or `zh-CN`.
     pub locale: String,
+    /// Memory limit, spill folder and parallelism of the query engine.
+    pub engine: EngineSettings,
     /// The base URL under which the output root is served (`https://reports.example.com/sextant`),
     /// for links to the reports in emails and webhooks; without it, links are the output
     /// store's own locations (`file://…`, `s3://…`), which only people with access can open.
@@ -118,7 +163,14 @@ impl Workspace {
         let source = SourceText::new(file.display().to_string(), text);
         let expanded = interpolate(&source, env)?;
         let raw: RawConfig = if expanded.trim().is_empty() {
-            RawConfig { data_root: None, output_root: None, timezone: None, locale: None, public_url: None }
+            RawConfig {
+                data_root: None,
+                output_root: None,
+                timezone: None,
+                locale: None,
+                public_url: None,
+                engine: None,
+            }
         } else {
             serde_saphyr::from_str(&expanded).map_err(|e| {
                 let e = e.without_snippet();
@@ -155,6 +207,25 @@ impl Workspace {
                     .with_hint("use `en` or `zh-CN`"),
             );
         }
+        let raw_engine = raw.engine.unwrap_or_default();
+        let memory_limit = raw_engine.memory_limit.as_deref().and_then(|m| {
+            let bytes = parse_bytes(m);
+            if bytes.is_none() {
+                problems.push(
+                    Diagnostic::new("config::memory-limit", format!("engine.memory_limit `{m}` is not a size"))
+                        .with_hint("write it as e.g. `2GB` or `512MB`"),
+                );
+            }
+            bytes
+        });
+        let engine = EngineSettings {
+            memory_limit,
+            spill_dir: raw_engine.spill_dir.map(|d| {
+                let p = PathBuf::from(d);
+                if p.is_absolute() { p } else { root.join(p) }
+            }),
+            target_partitions: raw_engine.target_partitions.filter(|n| *n > 0),
+        };
         let timezone = raw.timezone.unwrap_or_else(|| "UTC".into());
         let public_url = raw.public_url.and_then(|text| match url::Url::parse(&text) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
@@ -169,7 +240,7 @@ impl Workspace {
             }
         });
         if problems.is_empty() {
-            Ok(Workspace { root: root.to_path_buf(), data_root, output_root, timezone, locale, public_url })
+            Ok(Workspace { root: root.to_path_buf(), data_root, output_root, timezone, locale, public_url, engine })
         } else {
             Err(problems)
         }

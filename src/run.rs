@@ -168,7 +168,7 @@ async fn execute(
     manifest: &mut RunManifest,
     on_event: &(dyn Fn(RunEvent<'_>) + Sync),
 ) -> Result<(), Vec<Diagnostic>> {
-    let engine = Arc::new(Engine::new(Arc::clone(pipeline), period));
+    let engine = Arc::new(Engine::with_settings(Arc::clone(pipeline), period, &ws.engine));
 
     on_event(RunEvent::Phase("registering sources"));
     let resolved = engine.register_sources(&ws.data_root).await?;
@@ -229,7 +229,7 @@ async fn execute(
         on_event(RunEvent::Phase("evaluating KPIs per month"));
         let last_month =
             crate::period::Period::containing(period.as_of(), crate::period::Grain::Month, pipeline.fiscal_year_start);
-        let monthly = Arc::new(Engine::new(Arc::clone(pipeline), &last_month));
+        let monthly = Arc::new(Engine::with_settings(Arc::clone(pipeline), &last_month, &ws.engine));
         monthly.register_sources(&ws.data_root).await?;
         monthly.run_steps(&|_| {}).await?;
         Some(crate::kpi::evaluate_all(&monthly, &last_month, &ws.locale).await?)

@@ -90,6 +90,9 @@ pub enum Command {
         /// With --deliver: send again what was already delivered for this period.
         #[arg(long, requires = "deliver")]
         resend: bool,
+        /// Write the wall time of each phase of the run to this JSON file (for benchmarks).
+        #[arg(long, value_name = "FILE")]
+        timings: Option<PathBuf>,
         #[command(flatten)]
         roots: RootArgs,
     },
@@ -143,6 +146,17 @@ pub enum Command {
         /// How many fire times per pipeline.
         #[arg(long, short = 'n', default_value_t = 5)]
         count: usize,
+        #[command(flatten)]
+        roots: RootArgs,
+    },
+    /// Print the SQL a run executes, as JSON, with the period's parameters as literals: the
+    /// sources, the steps in order, the checks and the KPI queries. For reading it, or for
+    /// running the same work in another engine (benches/monthly_review.py runs it in DuckDB).
+    Sql {
+        #[arg(value_name = "PIPELINE")]
+        pipeline: String,
+        #[arg(long, short, default_value = "latest")]
+        period: String,
         #[command(flatten)]
         roots: RootArgs,
     },
@@ -256,6 +270,7 @@ pub async fn main(cli: Cli) -> ExitCode {
         | Command::Deliver { roots, .. }
         | Command::Schedule { roots, .. }
         | Command::Next { roots, .. }
+        | Command::Sql { roots, .. }
         | Command::Validate { roots, .. }
         | Command::History { roots, .. }
         | Command::Backfill { roots, .. } => roots,
@@ -271,9 +286,10 @@ pub async fn main(cli: Cli) -> ExitCode {
         }
     };
     let code = match &cli.command {
-        Command::Run { pipelines, period, deliver, resend, .. } => {
-            run(&ui, &ws, &clock, pipelines, period, deliver.then_some(*resend)).await
+        Command::Run { pipelines, period, deliver, resend, timings, .. } => {
+            run(&ui, &ws, &clock, pipelines, period, deliver.then_some(*resend), timings.as_deref()).await
         }
+        Command::Sql { pipeline, period, .. } => sql_script(&ui, &ws, &clock, pipeline, period).await,
         Command::Schedule { pipelines, once, grace, lease_ttl, no_deliver, .. } => {
             let options = crate::schedule::daemon::DaemonOptions {
                 lease_ttl: *lease_ttl,
@@ -329,7 +345,17 @@ fn display_path(ws: &Workspace, path: &Path) -> PathBuf {
 }
 
 /// `deliver`: `Some(resend)` to deliver after each run.
-async fn run(ui: &Ui, ws: &Workspace, clock: &Clock, args: &[String], period_text: &str, deliver: Option<bool>) -> u8 {
+async fn run(
+    ui: &Ui,
+    ws: &Workspace,
+    clock: &Clock,
+    args: &[String],
+    period_text: &str,
+    deliver: Option<bool>,
+    timings: Option<&Path>,
+) -> u8 {
+    let phases: std::sync::Mutex<Vec<(String, std::time::Instant)>> = std::sync::Mutex::new(Vec::new());
+    let run_started = std::time::Instant::now();
     let (pipelines, ok) = load_pipelines(ui, ws, args);
     if !ok {
         return EXIT_USAGE;
@@ -353,7 +379,12 @@ async fn run(ui: &Ui, ws: &Workspace, clock: &Clock, args: &[String], period_tex
         );
         let name = pipeline.name.clone();
         let on_event = |e: RunEvent<'_>| match e {
-            RunEvent::Phase(p) => eprintln!("  · {p}"),
+            RunEvent::Phase(p) => {
+                if let Ok(mut list) = phases.lock() {
+                    list.push((format!("{name} {p}"), std::time::Instant::now()));
+                }
+                eprintln!("  · {p}")
+            }
             RunEvent::Step(s) => eprintln!("    step  {:<32} {:>8} rows {:>6} ms", s.name, s.rows, s.millis),
             RunEvent::Check(c) => {
                 let mark = if c.passed {
@@ -400,7 +431,47 @@ async fn run(ui: &Ui, ws: &Workspace, clock: &Clock, args: &[String], period_tex
             }
         }
     }
+    if let Some(path) = timings {
+        let done = std::time::Instant::now();
+        let list = phases.lock().map(|l| l.clone()).unwrap_or_default();
+        let rows: Vec<serde_json::Value> = list
+            .iter()
+            .enumerate()
+            .map(|(i, (phase, at))| {
+                let end = list.get(i + 1).map_or(done, |(_, next)| *next);
+                serde_json::json!({ "phase": phase, "seconds": (end - *at).as_secs_f64() })
+            })
+            .collect();
+        let json = serde_json::json!({ "phases": rows, "total_seconds": (done - run_started).as_secs_f64() });
+        if let Err(e) = std::fs::write(path, serde_json::to_vec_pretty(&json).unwrap_or_default()) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+        }
+    }
     code
+}
+
+async fn sql_script(ui: &Ui, ws: &Workspace, clock: &Clock, name: &str, period_text: &str) -> u8 {
+    let (pipelines, ok) = load_pipelines(ui, ws, &[name.to_string()]);
+    let Some(pipeline) = pipelines.into_iter().next().filter(|_| ok) else { return EXIT_USAGE };
+    let period = match Period::parse(period_text, pipeline.grain, pipeline.fiscal_year_start, clock.today(&ws.timezone))
+    {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let engine = Engine::with_settings(Arc::new(pipeline), &period, &ws.engine);
+    match engine.register_sources(&ws.data_root).await {
+        Ok(resolved) => {
+            println!("{}", serde_json::to_string_pretty(&engine.script(&resolved)).unwrap_or_default());
+            EXIT_OK
+        }
+        Err(problems) => {
+            ui.problems(&problems);
+            EXIT_DATA
+        }
+    }
 }
 
 fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {

@@ -9,6 +9,7 @@ pub mod cells;
 pub mod checks;
 pub mod csv_check;
 pub mod objects;
+pub mod script;
 pub mod sources;
 pub mod sql;
 pub mod udf;
@@ -119,13 +120,45 @@ pub struct Engine {
     ctx: SessionContext,
     pipeline: Arc<Pipeline>,
     params: ParamValues,
+    period: Period,
 }
 
 impl Engine {
     /// A fresh session for `pipeline` evaluated for `period`.
     pub fn new(pipeline: Arc<Pipeline>, period: &Period) -> Engine {
-        let config = SessionConfig::new().with_information_schema(false);
-        let ctx = SessionContext::new_with_config(config);
+        Self::with_settings(pipeline, period, &crate::config::EngineSettings::default())
+    }
+
+    /// An engine that keeps within `settings`: with a memory limit, operators that can
+    /// spill (sorts, aggregations, joins) write to the spill folder instead of failing.
+    pub fn with_settings(pipeline: Arc<Pipeline>, period: &Period, settings: &crate::config::EngineSettings) -> Engine {
+        let mut config = SessionConfig::new().with_information_schema(false);
+        if let Some(n) = settings.target_partitions {
+            config = config.with_target_partitions(n);
+        }
+        let mut runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new();
+        if let Some(limit) = settings.memory_limit {
+            // Fair: each spilling operator gets its share, so one big sort cannot starve the rest.
+            runtime = runtime.with_memory_pool(Arc::new(datafusion::execution::memory_pool::FairSpillPool::new(
+                usize::try_from(limit).unwrap_or(usize::MAX),
+            )));
+        }
+        if let Some(dir) = &settings.spill_dir {
+            if let Err(e) = std::fs::create_dir_all(dir) {
+                tracing::warn!("cannot create spill folder {}: {e}", dir.display());
+            }
+            runtime = runtime.with_disk_manager_builder(
+                datafusion::execution::disk_manager::DiskManagerBuilder::default()
+                    .with_mode(datafusion::execution::disk_manager::DiskManagerMode::Directories(vec![dir.clone()])),
+            );
+        }
+        let ctx = match runtime.build_arc() {
+            Ok(rt) => SessionContext::new_with_config_rt(config, rt),
+            Err(e) => {
+                tracing::warn!("engine settings not applied: {e}");
+                SessionContext::new_with_config(config)
+            }
+        };
         for f in udf::period_functions(period.grain(), pipeline.fiscal_year_start) {
             ctx.register_udf(f);
         }
@@ -134,11 +167,15 @@ impl Engine {
             // Registering into a fresh in-memory catalog cannot clash.
             let _ = ctx.register_table(PERIODS_TABLE, Arc::new(table));
         }
-        Engine { ctx, pipeline, params }
+        Engine { ctx, pipeline, params, period: *period }
     }
 
     pub fn context(&self) -> &SessionContext {
         &self.ctx
+    }
+
+    pub fn period(&self) -> &Period {
+        &self.period
     }
 
     pub fn pipeline(&self) -> &Pipeline {

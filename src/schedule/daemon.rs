@@ -522,7 +522,7 @@ impl Daemon {
                     let run = run_pipeline_with(
                         &self.ws,
                         Arc::clone(&entry.pipeline),
-                        period.clone(),
+                        *period,
                         &self.clock,
                         &options,
                         &|_| {},
@@ -711,13 +711,16 @@ impl Daemon {
     }
 
     /// The scheduled pipelines' next fires after `from`, with their periods.
-    pub fn upcoming(&self, from: DateTime<Utc>, count: usize) -> Vec<(String, Vec<(DateTime<Utc>, Period)>)> {
+    pub fn upcoming(&self, from: DateTime<Utc>, count: usize) -> Vec<(String, Vec<FireAt>)> {
         self.entries.iter().map(|e| (e.pipeline.name.clone(), upcoming(&e.timetable, from, count))).collect()
     }
 }
 
+/// A fire time and the period it reports.
+pub type FireAt = (DateTime<Utc>, Period);
+
 /// The next `count` fires of `timetable` after `from`, with their periods.
-pub fn upcoming(timetable: &Timetable, from: DateTime<Utc>, count: usize) -> Vec<(DateTime<Utc>, Period)> {
+pub fn upcoming(timetable: &Timetable, from: DateTime<Utc>, count: usize) -> Vec<FireAt> {
     let mut out = Vec::new();
     let mut t = from;
     while out.len() < count {

@@ -52,7 +52,7 @@ pub struct LeaseRecord {
 impl LeaseRecord {
     /// Whether the lease still stands at `now`.
     pub fn is_live(&self, now: DateTime<Utc>, this_host: &str) -> bool {
-        !self.released && self.expires_at > now && !(self.holder.host == this_host && !process_alive(self.holder.pid))
+        !self.released && self.expires_at > now && (self.holder.host != this_host || process_alive(self.holder.pid))
     }
 }
 

@@ -81,7 +81,7 @@ pub fn plan(fires: Vec<Fire>, now: DateTime<Utc>, catch_up: CatchUp) -> Vec<Plan
             Some((_, at)) => {
                 p.action = Action::Skip(format!("superseded by the run for the same period at {}", stamp(*at)))
             }
-            None => runs_at.push((p.fire.period.clone(), p.fire.at)),
+            None => runs_at.push((p.fire.period, p.fire.at)),
         }
     }
     planned

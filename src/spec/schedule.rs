@@ -230,29 +230,6 @@ pub fn parse_cron(text: &str) -> Result<(croner::Cron, String), String> {
     parser.parse(&cron6).map(|c| (c, cron6)).map_err(|e| e.to_string())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
-        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("2d"), Some(Duration::from_secs(172_800)));
-        assert_eq!(parse_duration("30"), None);
-        assert_eq!(parse_duration("5 minutes"), None);
-        assert_eq!(parse_duration(""), None);
-    }
-
-    #[test]
-    fn cron_fields() {
-        assert_eq!(parse_cron("0 7 1 * *").unwrap().1, "0 0 7 1 * *");
-        assert_eq!(parse_cron("*/5  * * * * *").unwrap().1, "*/5 * * * * *");
-        assert!(parse_cron("0 7 1 *").unwrap_err().contains("4 fields"));
-        assert!(parse_cron("0 25 1 * *").is_err());
-    }
-}
-
 use super::compile::{Compiler, quoted_list, text_place};
 
 impl Compiler {
@@ -464,5 +441,28 @@ fn default_subject() -> Label {
 fn burst_subject() -> Label {
     Label {
         en: "Your customers to look after: {{period}}".into(), zh_cn: "您负责的客户预警：{{period}}".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("2d"), Some(Duration::from_secs(172_800)));
+        assert_eq!(parse_duration("30"), None);
+        assert_eq!(parse_duration("5 minutes"), None);
+        assert_eq!(parse_duration(""), None);
+    }
+
+    #[test]
+    fn cron_fields() {
+        assert_eq!(parse_cron("0 7 1 * *").unwrap().1, "0 0 7 1 * *");
+        assert_eq!(parse_cron("*/5  * * * * *").unwrap().1, "*/5 * * * * *");
+        assert!(parse_cron("0 7 1 *").unwrap_err().contains("4 fields"));
+        assert!(parse_cron("0 25 1 * *").is_err());
     }
 }

@@ -44,7 +44,10 @@ fn scheduled_with(dir: &Path, source: &str, schedule: &str, extra: &str) -> Path
     if !common.exists() {
         std::os::unix::fs::symlink(repo().join("pipelines/common"), &common).unwrap();
     }
-    let mut yaml = std::fs::read_to_string(repo().join(source)).unwrap();
+    // The copy's own `schedule:` goes, and whatever top-level block `extra` replaces.
+    let mut replaced = vec!["schedule"];
+    replaced.extend(["deliver", "owners"].into_iter().filter(|k| extra.contains(&format!("{k}:"))));
+    let mut yaml = without_blocks(&std::fs::read_to_string(repo().join(source)).unwrap(), &replaced);
     yaml.push_str("\nschedule:\n");
     for line in schedule.lines() {
         yaml.push_str(&format!("  {line}\n"));
@@ -53,6 +56,23 @@ fn scheduled_with(dir: &Path, source: &str, schedule: &str, extra: &str) -> Path
     let path = pipelines.join(Path::new(source).file_name().unwrap());
     std::fs::write(&path, yaml).unwrap();
     path
+}
+
+/// `yaml` without the top-level blocks `keys` (the test writes its own).
+fn without_blocks(yaml: &str, keys: &[&str]) -> String {
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in yaml.lines() {
+        let top_level = !line.starts_with([' ', '#']) && !line.is_empty();
+        if top_level {
+            skipping = keys.iter().any(|k| line.starts_with(&format!("{k}:")));
+        }
+        if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 async fn ledger(out: &Path, pipeline: &str) -> Vec<RunManifest> {
@@ -382,7 +402,8 @@ async fn a_pipeline_due_every_minute_is_run_published_and_emailed() {
     let smtp = crate::servers::smtp(&maildir);
     let deliver = "owners: [sales-ops@example.test]\n\
                    deliver:\n  email:\n    to: [leadership@example.test]\n    reports: [monthly_review]\n";
-    let path = scheduled_with(dir.path(), "pipelines/monthly_review.yaml", "cron: \"* * * * *\"\ntimezone: UTC", deliver);
+    let path =
+        scheduled_with(dir.path(), "pipelines/monthly_review.yaml", "cron: \"* * * * *\"\ntimezone: UTC", deliver);
     let log = dir.path().join("daemon.log");
     let child = sextant()
         .arg("schedule")
