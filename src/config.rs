@@ -279,39 +279,46 @@ pub fn interpolate(source: &SourceText, env: &dyn Fn(&str) -> Option<String>) ->
     for (i, full_line) in source.text().split_inclusive('\n').enumerate() {
         // Comments are copied as they are: a `${VAR}` in a comment is documentation.
         let (line, comment) = full_line.split_at(comment_start(full_line));
-        let mut rest = line;
-        while let Some(pos) = rest.find("${") {
-            if rest[..pos].ends_with('$') {
-                out.push_str(&rest[..pos - 1]);
-                out.push_str("${");
-                rest = &rest[pos + 2..];
-                continue;
-            }
-            out.push_str(&rest[..pos]);
-            let Some(end) = rest[pos..].find('}') else {
-                out.push_str(&rest[pos..]);
-                rest = "";
-                break;
-            };
-            let name = &rest[pos + 2..pos + end];
-            match env(name) {
-                Some(v) => out.push_str(&v),
-                None => {
-                    let column = line[..line.len() - rest.len() + pos].chars().count() + 1;
-                    problems.push(
-                        Diagnostic::new("config::unset-variable", format!("environment variable `{name}` is not set"))
-                            .at(source, Place { line: i + 1, column, len: end + 1 })
-                            .with_label("needs a value")
-                            .with_hint(format!("export {name}=... before running sextant")),
-                    );
-                }
-            }
-            rest = &rest[pos + end + 1..];
+        let (expanded, unset) = substitute_vars(line, env);
+        out.push_str(&expanded);
+        for (offset, name) in unset {
+            let column = line[..offset].chars().count() + 1;
+            problems.push(
+                Diagnostic::new("config::unset-variable", format!("environment variable `{name}` is not set"))
+                    .at(source, Place { line: i + 1, column, len: name.len() + 3 })
+                    .with_label("needs a value")
+                    .with_hint(format!("export {name}=... before running sextant")),
+            );
         }
-        out.push_str(rest);
         out.push_str(comment);
     }
     if problems.is_empty() { Ok(out) } else { Err(problems) }
+}
+
+/// Replaces `${VAR}` in `text` by `env(VAR)`; `$${` is a literal `${`. Returns the text and
+/// the variables `env` has no value for, with the byte offset of their `${`.
+pub fn substitute_vars(text: &str, env: &dyn Fn(&str) -> Option<String>) -> (String, Vec<(usize, String)>) {
+    let mut out = String::with_capacity(text.len());
+    let mut unset = Vec::new();
+    let mut rest = text;
+    while let Some(pos) = rest.find("${") {
+        if rest[..pos].ends_with('$') {
+            out.push_str(&rest[..pos - 1]);
+            out.push_str("${");
+            rest = &rest[pos + 2..];
+            continue;
+        }
+        out.push_str(&rest[..pos]);
+        let Some(end) = rest[pos..].find('}') else { break };
+        let name = &rest[pos + 2..pos + end];
+        match env(name) {
+            Some(v) => out.push_str(&v),
+            None => unset.push((text.len() - rest.len() + pos, name.to_string())),
+        }
+        rest = &rest[pos + end + 1..];
+    }
+    out.push_str(rest);
+    (out, unset)
 }
 
 /// Byte offset of the YAML comment on `line` (a `#` at the start or after a blank,

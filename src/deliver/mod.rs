@@ -112,26 +112,12 @@ impl DeliverError {
 /// # Errors
 /// [`DeliverError::UnsetVariable`] naming the first variable that is not set.
 pub fn resolve(text: &str, env: Env<'_>, used_in: &str) -> Result<String, DeliverError> {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(pos) = rest.find("${") {
-        if rest[..pos].ends_with('$') {
-            out.push_str(&rest[..pos - 1]);
-            out.push_str("${");
-            rest = &rest[pos + 2..];
-            continue;
-        }
-        out.push_str(&rest[..pos]);
-        let Some(end) = rest[pos..].find('}') else { break };
-        let name = &rest[pos + 2..pos + end];
-        match env(name).filter(|v| !v.is_empty()) {
-            Some(v) => out.push_str(&v),
-            None => return Err(DeliverError::UnsetVariable { name: name.to_string(), used_in: used_in.to_string() }),
-        }
-        rest = &rest[pos + end + 1..];
+    // An empty value is as good as none: it would make an address or URL that fails later.
+    let (out, unset) = crate::config::substitute_vars(text, &|name| env(name).filter(|v| !v.is_empty()));
+    match unset.into_iter().next() {
+        Some((_, name)) => Err(DeliverError::UnsetVariable { name, used_in: used_in.to_string() }),
+        None => Ok(out),
     }
-    out.push_str(rest);
-    Ok(out)
 }
 
 /// What the store keeps of a delivery that was made.
