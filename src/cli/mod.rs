@@ -595,8 +595,8 @@ async fn history(ws: &Workspace, pipeline: Option<&str>, limit: usize, json: boo
         return EXIT_OK;
     }
     println!(
-        "{:<22} {:<9} {:<10} {:<20} {:>8}  {:<26} PROBLEM",
-        "PIPELINE", "PERIOD", "STATUS", "STARTED (UTC)", "SECONDS", "RUN"
+        "{:<22} {:<9} {:<11} {:<9} {:<20} {:>8}  {:<26} PROBLEM",
+        "PIPELINE", "PERIOD", "STATUS", "TRIGGER", "STARTED (UTC)", "SECONDS", "RUN"
     );
     for m in &runs {
         let seconds = chrono::DateTime::parse_from_rfc3339(&m.finished_at)
@@ -606,11 +606,14 @@ async fn history(ws: &Workspace, pipeline: Option<&str>, limit: usize, json: boo
         let status =
             serde_json::to_value(m.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
         let problem = m.errors.first().map(|e| e.chars().take(60).collect::<String>()).unwrap_or_default();
+        let trigger =
+            serde_json::to_value(m.trigger).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
         println!(
-            "{:<22} {:<9} {:<10} {:<20} {:>8}  {:<26} {}",
+            "{:<22} {:<9} {:<11} {:<9} {:<20} {:>8}  {:<26} {}",
             m.pipeline,
             m.period,
             status,
+            trigger,
             m.started_at.replace('T', " ").trim_end_matches('Z'),
             seconds,
             m.run_id,
@@ -658,10 +661,24 @@ async fn backfill(ui: &Ui, ws: &Workspace, clock: &Clock, name: &str, from: &str
             skipped += 1;
             continue;
         }
-        match run_pipeline(ws, Arc::clone(&pipeline), period, clock, &|_| {}).await {
-            Ok(RunOutcome::Succeeded(m)) => {
-                println!("{label}: published ({} files, run {})", m.outputs.len() + 1, m.run_id)
+        eprintln!("{label}: running…");
+        let started = std::time::Instant::now();
+        let options = crate::run::RunOptions {
+            trigger: crate::store::manifest::Trigger::Backfill,
+            ..crate::run::RunOptions::default()
+        };
+        let phase = |e: RunEvent<'_>| {
+            if let RunEvent::Phase(p) = e {
+                eprintln!("{label}:   · {p}");
             }
+        };
+        match crate::run::run_pipeline_with(ws, Arc::clone(&pipeline), period, clock, &options, &phase).await {
+            Ok(RunOutcome::Succeeded(m)) => println!(
+                "{label}: published ({} files, run {}, {:.1} s)",
+                m.outputs.len() + 1,
+                m.run_id,
+                started.elapsed().as_secs_f64()
+            ),
             Ok(RunOutcome::Failed(m, problems)) => {
                 failed += 1;
                 println!("{label}: FAILED (run {}), nothing published", m.run_id);

@@ -221,6 +221,9 @@ impl Daemon {
             self.store.root(),
             self.holder.id
         ));
+        // Listen for SIGTERM from the start: a signal during a long catch-up is then a
+        // graceful stop too, not the default (immediate) death.
+        let stop = tokio::spawn(wait_for_stop_signal());
         for i in 0..self.entries.len() {
             self.start_up(i).await?;
         }
@@ -233,7 +236,7 @@ impl Daemon {
             self.arm(&scheduler, i).await?;
         }
         scheduler.start().await.map_err(|e| DaemonError::Scheduler(e.to_string()))?;
-        wait_for_stop_signal().await;
+        let _ = stop.await;
         self.stopping.store(true, Ordering::SeqCst);
         let _ = scheduler.shutdown().await;
         let busy = self.active.lock().map(|a| a.len()).unwrap_or(0);

@@ -115,4 +115,6 @@ fn backfill_resumes_and_history_lists_every_attempt() {
     let table = sextant().args(["history", "sales_overview", "--out"]).arg(dir.path()).output().unwrap();
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(text.starts_with("PIPELINE") && text.lines().count() == 6, "{text}");
+    assert_eq!(text.matches(" backfill ").count(), 4, "backfill runs say so: {text}");
+    assert!(String::from_utf8_lossy(&first.stderr).contains("[1/2] sales_overview 2026-09: running…"));
 }
