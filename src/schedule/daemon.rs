@@ -712,11 +712,6 @@ impl Daemon {
         }
         Stopped { interrupted: stopped.len(), failed: 0 }
     }
-
-    /// The scheduled pipelines' next fires after `from`, with their periods.
-    pub fn upcoming(&self, from: DateTime<Utc>, count: usize) -> Vec<(String, Vec<FireAt>)> {
-        self.entries.iter().map(|e| (e.pipeline.name.clone(), upcoming(&e.timetable, from, count))).collect()
-    }
 }
 
 /// A fire time and the period it reports.
