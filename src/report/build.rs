@@ -144,6 +144,11 @@ async fn rows(
     df.collect().await.map_err(|e| e.to_string())
 }
 
+async fn count_rows(engine: &Engine, table: &str) -> Result<usize, String> {
+    let df = engine.context().table(table).await.map_err(|e| e.to_string())?;
+    df.count().await.map_err(|e| e.to_string())
+}
+
 fn column_label(name: &str, locale: Locale) -> String {
     let (en, zh) = match name {
         "revenue" => ("Revenue", "销售额"),
@@ -385,7 +390,7 @@ pub async fn build(
                     body: SectionBody::Chart { chart },
                 }
             }
-            SectionSpec::Table { title, intro, table, columns, empty, limit } => {
+            SectionSpec::Table { title, intro, table, columns, empty, limit, more } => {
                 let columns: Vec<ColumnSpec> = columns
                     .iter()
                     .filter(|c| c.locale.as_deref().is_none_or(|l| l == locale.code()))
@@ -393,6 +398,15 @@ pub async fn build(
                     .collect();
                 let names: Vec<&str> = columns.iter().map(|c| c.column.as_str()).collect();
                 let batches = rows(engine, table, &names, *limit).await.map_err(|m| section_error(title, m))?;
+                let shown: usize = batches.iter().map(RecordBatch::num_rows).sum();
+                // Only a table that filled its limit may have been cut; count it then.
+                let note = match limit {
+                    Some(n) if shown >= *n => {
+                        let total = count_rows(engine, table).await.map_err(|m| section_error(title, m))?;
+                        (total > shown).then(|| i18n::rows_shown(shown, total, more.as_deref(), locale))
+                    }
+                    _ => None,
+                };
                 let mut out_rows = Vec::new();
                 let mut numeric = vec![false; columns.len()];
                 for b in &batches {
@@ -422,6 +436,7 @@ pub async fn build(
                             empty_text: empty
                                 .as_ref()
                                 .map_or_else(|| i18n::no_data(locale).to_string(), |l| l.get(zh).into()),
+                            note,
                         },
                     },
                 }
@@ -469,7 +484,7 @@ pub async fn build(
                     title: title.get(zh).into(),
                     intro: intro.as_ref().map(|l| l.get(zh).into()),
                     body: SectionBody::Table {
-                        table: Table { columns, rows: rows_out, empty_text: i18n::no_data(locale).into() },
+                        table: Table { columns, rows: rows_out, empty_text: i18n::no_data(locale).into(), note: None },
                     },
                 }
             }
@@ -555,6 +570,7 @@ pub async fn build(
                             } else {
                                 "Every KPI with a target is on track.".into()
                             },
+                            note: None,
                         },
                     },
                 }

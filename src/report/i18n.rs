@@ -3,7 +3,9 @@
 
 use super::model::{Locale, Tone};
 use crate::kpi::Status;
+use crate::kpi::findings::format_value;
 use crate::period::{Grain, Period};
+use crate::spec::Unit;
 
 /// A word in both languages.
 fn pick(locale: Locale, en: &'static str, zh: &'static str) -> &'static str {
@@ -62,6 +64,18 @@ pub fn target_label(locale: Locale) -> &'static str {
 
 pub fn no_data(locale: Locale) -> &'static str {
     pick(locale, "No data", "无数据")
+}
+
+/// Under a table that `limit` cut: "Showing the first 25 of 21,894 rows. All of them are in
+/// tables/warnings.csv."
+pub fn rows_shown(shown: usize, total: usize, more: Option<&str>, locale: Locale) -> String {
+    let (shown, total) = (format_value(shown as f64, Unit::Count), format_value(total as f64, Unit::Count));
+    match (locale, more) {
+        (Locale::ZhCn, Some(file)) => format!("仅列出前 {shown} 行，共 {total} 行；完整清单见 {file}。"),
+        (Locale::ZhCn, None) => format!("仅列出前 {shown} 行，共 {total} 行。"),
+        (_, Some(file)) => format!("Showing the first {shown} of {total} rows. All of them are in {file}."),
+        (_, None) => format!("Showing the first {shown} of {total} rows."),
+    }
 }
 
 const MONTHS_EN: [&str; 12] = [
@@ -192,6 +206,19 @@ pub fn fact_labels(locale: Locale) -> [&'static str; 4] {
 mod tests {
     use super::*;
     use crate::period::FiscalYearStart;
+
+    #[test]
+    fn the_note_under_a_cut_table_says_how_many_rows_and_where_the_rest_are() {
+        assert_eq!(
+            rows_shown(25, 21_894, Some("tables/warnings.csv"), Locale::En),
+            "Showing the first 25 of 21,894 rows. All of them are in tables/warnings.csv."
+        );
+        assert_eq!(rows_shown(25, 26, None, Locale::En), "Showing the first 25 of 26 rows.");
+        assert_eq!(
+            rows_shown(25, 1_000, Some("tables/warnings.csv"), Locale::ZhCn),
+            "仅列出前 25 行，共 1,000 行；完整清单见 tables/warnings.csv。"
+        );
+    }
 
     #[test]
     fn period_labels() {

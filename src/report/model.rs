@@ -221,6 +221,9 @@ pub struct Table {
     pub rows: Vec<Vec<Cell>>,
     /// Shown when there are no rows (`No warnings this month.`).
     pub empty_text: String,
+    /// Shown under the table when `limit` cut it: how many rows it shows and where the
+    /// rest are.
+    pub note: Option<String>,
 }
 
 /// What a section contains.

@@ -191,7 +191,7 @@ impl Compiler {
         self.file = main_file;
         let reports: Vec<super::report::ReportSpec> = std::mem::take(&mut raw.reports)
             .iter()
-            .filter_map(|r| self.report(r, path, &all_tables, &kpi_ids))
+            .filter_map(|r| self.report(r, path, &all_tables, &kpi_ids, &exports))
             .collect();
         let owners = self.addresses(&raw.owners);
         let schedule = raw.schedule.as_ref().map(|s| self.schedule(s));
@@ -231,6 +231,7 @@ impl Compiler {
         path: &Path,
         tables: &[String],
         kpis: &HashSet<String>,
+        exports: &[ExportSpec],
     ) -> Option<super::report::ReportSpec> {
         use super::report::*;
         let ok_before = self.problems.len();
@@ -486,6 +487,33 @@ impl Compiler {
                             ColumnSpec { column: c.column.value.clone(), label: (&c.label).into(), format, locale }
                         })
                         .collect();
+                    let more = t.more.as_ref().and_then(|m| {
+                        if t.limit.is_none() {
+                            self.error(
+                                "spec::report",
+                                text_place(m),
+                                "`more` without `limit`: the table is never cut".into(),
+                                "add `limit: <rows>`, or remove `more`",
+                            );
+                        }
+                        match exports.iter().find(|e| e.file_name == m.value) {
+                            Some(e) => Some(format!("tables/{}.{}", e.file_name, e.format.extension())),
+                            None => {
+                                let names: Vec<&str> = exports.iter().map(|e| e.file_name.as_str()).collect();
+                                self.error(
+                                    "spec::report",
+                                    text_place(m),
+                                    format!("`more: {}` names no export", m.value),
+                                    if names.is_empty() {
+                                        "add the table to `exports:` first".to_string()
+                                    } else {
+                                        format!("use one of the exports: {}", names.join(", "))
+                                    },
+                                );
+                                None
+                            }
+                        }
+                    });
                     table.map(|table| SectionSpec::Table {
                         title: (&t.title).into(),
                         intro: t.intro.as_ref().map(Label::from),
@@ -493,6 +521,7 @@ impl Compiler {
                         columns,
                         empty: t.empty.as_ref().map(Label::from),
                         limit: t.limit,
+                        more,
                     })
                 }
                 RawSection::Findings(f) => Some(SectionSpec::Findings { title: (&f.title).into() }),

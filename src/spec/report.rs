@@ -139,6 +139,10 @@ pub struct RawTable {
     /// At most this many rows (after `order_by` in the table's own SQL).
     #[serde(default)]
     pub limit: Option<usize>,
+    /// An export (its file name) that holds the whole table: when `limit` cuts rows, the
+    /// report says how many it shows and where the rest are.
+    #[serde(default)]
+    pub more: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -261,6 +265,8 @@ pub enum SectionSpec {
         columns: Vec<ColumnSpec>,
         empty: Option<Label>,
         limit: Option<usize>,
+        /// `tables/<file>.<ext>` of the export that holds the whole table.
+        more: Option<String>,
     },
     Findings {
         title: Label,

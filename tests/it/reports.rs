@@ -194,3 +194,34 @@ async fn quarterly_shows_every_kpi_for_each_month_as_the_monthly_review_computes
     }
     assert_eq!(section.matches("<tr>").count(), 1 + 17, "a header and every KPI");
 }
+
+/// The bundled sample has more lifecycle warnings than the monthly review lists (`limit:
+/// 25`): both formats say how many they show, where the rest are, and put the tier-A
+/// declines first.
+#[tokio::test]
+async fn a_cut_table_says_how_many_rows_it_shows_and_where_the_rest_are() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = run_standard("monthly_review", &repo().join("data/sample"), "2026-10", None, out.path()).await.unwrap();
+    let csv = std::fs::read_to_string(dir.join("tables/warnings.csv")).unwrap();
+    let total = csv.lines().count() - 1;
+    assert!(total > 25, "the sample must have more than 25 warnings to test the cut; it has {total}");
+    let declines = csv.lines().filter(|l| l.contains(",high_value_decline,")).count();
+    let notes = [
+        ("en", format!("Showing the first 25 of {total} rows. All of them are in tables/warnings.csv.")),
+        ("zh-CN", format!("仅列出前 25 行，共 {total} 行；完整清单见 tables/warnings.csv。")),
+    ];
+    for (locale, note) in &notes {
+        let html = std::fs::read_to_string(dir.join(format!("monthly_review.{locale}.html"))).unwrap();
+        assert!(html.contains(&format!("<p class=\"table-note\">{note}</p>")), "{locale}: no note in the HTML");
+        let section = html.split("<h2>").find(|s| s.contains("class=\"table-note\"")).unwrap();
+        let rows: Vec<&str> = section.split("<tr>").skip(2).collect();
+        assert_eq!(rows.len(), 25, "{locale}: the HTML lists {} warnings", rows.len());
+        let decline = if *locale == "en" { "High-value account in decline" } else { "高价值客户衰退" };
+        let kinds: Vec<bool> = rows.iter().map(|r| r.contains(decline)).collect();
+        assert_eq!(kinds.iter().filter(|d| **d).count(), declines.min(25), "{locale}");
+        assert!(kinds.windows(2).all(|w| w[0] || !w[1]), "{locale}: a decline is listed after a usage drop");
+        let text = tool("pdftotext", &[], &dir.join(format!("monthly_review.{locale}.pdf")));
+        let text = std::fs::read_to_string(dir.join(format!("monthly_review.{locale}.txt"))).unwrap_or(text);
+        assert!(text.replace('\n', " ").contains(note.as_str()), "{locale}: no note in the PDF's text");
+    }
+}

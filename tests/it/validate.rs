@@ -89,3 +89,26 @@ fn several_unknown_keys_are_all_reported() {
         ]
     );
 }
+
+#[test]
+fn a_table_note_must_name_an_export_and_come_with_a_limit() {
+    let text = "version: 1\nname: p\nsteps:\n  - name: s\n    sql: SELECT 1 AS x\nexports:\n  - table: s\n    as: all_of_s\nreports:\n  - name: r\n    title: { en: R, zh-CN: R }\n    sections:\n      - table:\n          title: { en: T, zh-CN: T }\n          table: s\n          limit: 5\n          more: s\n          columns: [{ column: x, label: { en: X, zh-CN: X } }]\n      - table:\n          title: { en: U, zh-CN: U }\n          table: s\n          more: all_of_s\n          columns: [{ column: x, label: { en: X, zh-CN: X } }]\n";
+    let d = sextant::spec::load_str(Path::new("p.yaml"), text).unwrap_err();
+    let found: Vec<_> = d
+        .iter()
+        .map(|d| {
+            (d.message.clone(), d.place.map_or((0, 0), |p| (p.line, p.column)), d.hint.clone().unwrap_or_default())
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            ("`more: s` names no export".to_string(), (17, 17), "use one of the exports: all_of_s".to_string()),
+            (
+                "`more` without `limit`: the table is never cut".to_string(),
+                (22, 17),
+                "add `limit: <rows>`, or remove `more`".to_string()
+            ),
+        ]
+    );
+}

@@ -712,6 +712,15 @@ impl<'a> Flow<'a> {
             let bottom = self.y;
             self.shape(Shape::Rect { x: self.left, y: bottom - 0.35, w: self.width, h: 0.7, style: Style::fill(RULE) });
         }
+        if let Some(note) = table.note.as_deref().filter(|n| !n.is_empty()) {
+            let lines = self.wrap(note, Font::regular(SMALL), self.width, SMALL_LINE);
+            self.room_for(lines.height() + 5.0);
+            self.y += 5.0;
+            let (x, y) = (self.left, self.y);
+            self.draw_lines(&lines.lines, lines.font, lines.line, x, y, self.theme.muted);
+            self.record(BoxKind::TableNote, x, y, self.width, lines.height(), Some(note.to_string()));
+            self.y += lines.height();
+        }
     }
 
     /// Which rows (or parts of rows) go on which page: as many as fit under the header.

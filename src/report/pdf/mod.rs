@@ -106,6 +106,8 @@ pub enum BoxKind {
     TableRow,
     /// The text shown for a table without rows.
     TableEmpty,
+    /// The line under a table that `limit` cut: how many rows it shows, where the rest are.
+    TableNote,
     /// A findings item, or the part of one on this page.
     Bullet,
     /// A paragraph of text, or the part of one on this page.
@@ -132,6 +134,7 @@ impl BoxKind {
             BoxKind::Caption => "caption",
             BoxKind::TableHeader => "table-header",
             BoxKind::TableRow => "table-row",
+            BoxKind::TableNote => "table-note",
             BoxKind::TableEmpty => "table-empty",
             BoxKind::Bullet => "bullet",
             BoxKind::Paragraph => "paragraph",
@@ -339,6 +342,9 @@ fn check_glyphs(report: &Report, drawings: &Drawings, fonts: &Fonts) -> Result<(
                     }
                 }
                 check(&table.empty_text, &|| format!("table `{title}`, empty-table text"))?;
+                if let Some(note) = &table.note {
+                    check(note, &|| format!("table `{title}`, note under the table"))?;
+                }
             }
             SectionBody::Findings { items } => {
                 for (i, item) in items.iter().enumerate() {

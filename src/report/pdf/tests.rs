@@ -297,7 +297,12 @@ fn report(locale: Locale) -> Report {
                     "本月有目标的全部客户，按客户编号排列。",
                 )),
                 body: SectionBody::Table {
-                    table: Table { columns, rows, empty_text: t("No accounts this month.", "本月没有客户。") },
+                    table: Table {
+                        columns,
+                        rows,
+                        empty_text: t("No accounts this month.", "本月没有客户。"),
+                        note: None,
+                    },
                 },
             },
             Section {
