@@ -273,7 +273,7 @@ async fn execute(
     on_event(RunEvent::Phase("writing exports"));
     for e in &pipeline.exports {
         let fail = |msg: String| vec![Diagnostic::new("export::failed", msg).at(&e.file, e.place)];
-        let df = engine.context().table(e.table.as_str()).await.map_err(|err| fail(err.to_string()))?;
+        let df = engine.read_table(e.table.as_str()).await.map_err(|err| fail(err.to_string()))?;
         let (bytes, rows) = export::encode(&e.table, df, e.format).await.map_err(|err| fail(err.to_string()))?;
         let path = format!("tables/{}.{}", e.file_name, e.format.extension());
         on_event(RunEvent::Export { path: &path, rows });

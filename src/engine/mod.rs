@@ -12,6 +12,7 @@ pub mod objects;
 pub mod script;
 pub mod sources;
 pub mod sql;
+pub mod step_output;
 pub mod udf;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -121,6 +122,8 @@ pub struct Engine {
     pipeline: Arc<Pipeline>,
     params: ParamValues,
     period: Period,
+    /// With `engine.memory_limit`: the share step results may hold in memory.
+    step_budget: Option<step_output::StepBudget>,
 }
 
 impl Engine {
@@ -167,11 +170,23 @@ impl Engine {
             // Registering into a fresh in-memory catalog cannot clash.
             let _ = ctx.register_table(PERIODS_TABLE, Arc::new(table));
         }
-        Engine { ctx, pipeline, params, period: *period }
+        let step_budget = settings
+            .memory_limit
+            .map(|limit| step_output::StepBudget::new(&ctx, usize::try_from(limit / 2).unwrap_or(usize::MAX)));
+        Engine { ctx, pipeline, params, period: *period, step_budget }
     }
 
     pub fn context(&self) -> &SessionContext {
         &self.ctx
+    }
+
+    /// `table` as a person reads it (an export, a report table): in the order its step
+    /// wrote it.
+    ///
+    /// # Errors
+    /// When no such table is registered.
+    pub async fn read_table(&self, table: &str) -> datafusion::error::Result<DataFrame> {
+        Ok(step_output::in_order(self.ctx.table(table).await?))
     }
 
     pub fn period(&self) -> &Period {
@@ -398,11 +413,13 @@ impl Engine {
         let task = df.task_ctx();
         let plan = df.create_physical_plan().await.map_err(fail)?;
         let schema = plan.schema();
-        let batches = datafusion::physical_plan::collect(plan, Arc::new(task)).await.map_err(fail)?;
-        let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
-        let table = MemTable::try_new(schema, vec![batches]).map_err(fail)?;
-        self.ctx.register_table(step.name.as_str(), Arc::new(table)).map_err(fail)?;
-        tracing::debug!(step = %step.name, rows, "step done");
+        let order = step_output::declared_order(&plan);
+        let stream = datafusion::physical_plan::execute_stream(plan, Arc::new(task)).map_err(fail)?;
+        let kept =
+            step_output::keep(&self.ctx, schema, stream, order, self.step_budget.as_ref()).await.map_err(fail)?;
+        let rows = kept.rows;
+        self.ctx.register_table(step.name.as_str(), kept.table).map_err(fail)?;
+        tracing::debug!(step = %step.name, rows, on_disk = kept.on_disk, "step done");
         Ok(StepRecord { name: step.name.clone(), rows, millis: started.elapsed().as_millis() as u64 })
     }
 }

@@ -135,7 +135,7 @@ async fn rows(
     columns: &[&str],
     limit: Option<usize>,
 ) -> Result<Vec<RecordBatch>, String> {
-    let df = engine.context().table(table).await.map_err(|e| e.to_string())?;
+    let df = engine.read_table(table).await.map_err(|e| e.to_string())?;
     let df = df.select_columns(columns).map_err(|e| e.to_string())?;
     let df = match limit {
         Some(n) => df.limit(0, Some(n)).map_err(|e| e.to_string())?,
