@@ -41,6 +41,9 @@ struct RawEngine {
     spill_dir: Option<String>,
     #[serde(default)]
     target_partitions: Option<usize>,
+    /// A folder, or `off`.
+    #[serde(default)]
+    csv_cache: Option<String>,
 }
 
 /// How DataFusion may use the machine: `engine:` in the workspace config.
@@ -53,6 +56,9 @@ pub struct EngineSettings {
     pub spill_dir: Option<PathBuf>,
     /// Parallelism of a query; the number of cores when `None`.
     pub target_partitions: Option<usize>,
+    /// Where Parquet copies of CSV inputs go (`engine.csv_cache`, by default
+    /// `.sextant/csv-cache` in the workspace); `None` when turned `off`.
+    pub csv_cache: Option<PathBuf>,
 }
 
 /// Parses `2GB`, `1.5GiB`, `512MB`, `800M`, `1073741824` into bytes (powers of 1024).
@@ -225,6 +231,14 @@ impl Workspace {
                 if p.is_absolute() { p } else { root.join(p) }
             }),
             target_partitions: raw_engine.target_partitions.filter(|n| *n > 0),
+            csv_cache: match raw_engine.csv_cache.as_deref().map(str::trim) {
+                Some("off" | "false" | "") => None,
+                Some(d) => {
+                    let p = PathBuf::from(d);
+                    Some(if p.is_absolute() { p } else { root.join(p) })
+                }
+                None => Some(root.join(".sextant/csv-cache")),
+            },
         };
         let timezone = raw.timezone.unwrap_or_else(|| "UTC".into());
         let public_url = raw.public_url.and_then(|text| match url::Url::parse(&text) {

@@ -174,16 +174,37 @@ async fn execute(
     let resolved = engine.register_sources(&ws.data_root).await?;
 
     on_event(RunEvent::Phase("reading inputs (checksums, row checks)"));
-    let ingested = futures::future::join_all(resolved.iter().map(sources::ingest)).await;
+    let cache = ws.engine.csv_cache.clone().map(crate::engine::csv_cache::CsvCache::new);
+    let ingested = futures::future::join_all(resolved.iter().map(|r| sources::ingest(r, cache.as_ref()))).await;
     let mut problems = Vec::new();
+    let mut copies = Vec::new();
     for r in ingested {
         match r {
-            Ok(input) => manifest.inputs.push(input),
+            Ok((input, copy)) => {
+                manifest.inputs.push(input);
+                copies.extend(copy);
+            }
             Err(mut p) => problems.append(&mut p),
         }
     }
     if !problems.is_empty() {
         return Err(problems);
+    }
+    // Clean CSV inputs are read from their Parquet copies (engine.csv_cache), made now
+    // when missing; a copy that cannot be written leaves that input read as CSV.
+    if copies.iter().any(|c| c.rows().is_none()) {
+        on_event(RunEvent::Phase("writing Parquet copies of CSV inputs"));
+    }
+    let mut usable = Vec::new();
+    for copy in copies {
+        if copy.rows().is_none() {
+            if let Err(e) = copy.make(engine.context()).await {
+                tracing::warn!("no Parquet copy of a CSV input ({}): {e}", copy.path().display());
+                continue;
+            }
+        }
+        copy.register(engine.context()).await.map_err(|d| vec![d])?;
+        usable.push(copy);
     }
     manifest.inputs.sort_by(|a: &InputRecord, b| a.table.cmp(&b.table));
 
@@ -231,6 +252,9 @@ async fn execute(
             crate::period::Period::containing(period.as_of(), crate::period::Grain::Month, pipeline.fiscal_year_start);
         let monthly = Arc::new(Engine::with_settings(Arc::clone(pipeline), &last_month, &ws.engine));
         monthly.register_sources(&ws.data_root).await?;
+        for copy in &usable {
+            copy.register(monthly.context()).await.map_err(|d| vec![d])?;
+        }
         monthly.run_steps(&|_| {}).await?;
         Some(crate::kpi::evaluate_all(&monthly, &last_month, &ws.locale).await?)
     } else {

@@ -7,6 +7,7 @@
 
 pub mod cells;
 pub mod checks;
+pub mod csv_cache;
 pub mod csv_check;
 pub mod objects;
 pub mod script;
@@ -124,6 +125,9 @@ pub struct Engine {
     period: Period,
     /// With `engine.memory_limit`: the share step results may hold in memory.
     step_budget: Option<step_output::StepBudget>,
+    /// Steps run at once: all that are ready, or one at a time under a memory limit, so
+    /// that each query's sorts and joins get the whole budget to spill within.
+    parallel_steps: usize,
 }
 
 impl Engine {
@@ -172,8 +176,9 @@ impl Engine {
         }
         let step_budget = settings
             .memory_limit
-            .map(|limit| step_output::StepBudget::new(&ctx, usize::try_from(limit / 2).unwrap_or(usize::MAX)));
-        Engine { ctx, pipeline, params, period: *period, step_budget }
+            .map(|limit| step_output::StepBudget::new(&ctx, usize::try_from(limit / 4).unwrap_or(usize::MAX)));
+        let parallel_steps = if settings.memory_limit.is_some() { 1 } else { usize::MAX };
+        Engine { ctx, pipeline, params, period: *period, step_budget, parallel_steps }
     }
 
     pub fn context(&self) -> &SessionContext {
@@ -376,7 +381,7 @@ impl Engine {
             if failures.is_empty() {
                 for step in &self.pipeline.steps {
                     let ready = deps.get(&step.name).is_some_and(|d| d.iter().all(|x| done.contains(x)));
-                    if ready && started.insert(step.name.clone()) {
+                    if ready && running.len() < self.parallel_steps && started.insert(step.name.clone()) {
                         let engine = Arc::clone(self);
                         let step = step.clone();
                         running.spawn(async move { engine.run_step(&step).await });

@@ -296,13 +296,61 @@ async fn header_schema(url: &url::Url, csv: &CsvSpec) -> Option<SchemaRef> {
     Some(Arc::new(Schema::new(names.into_iter().map(|n| Field::new(n, DataType::Utf8, true)).collect::<Vec<_>>())))
 }
 
-/// Reads the source's file once: checksum and size, and for CSV every row the typed
-/// reader would reject.
+/// Reads the source's file: checksum and size, and for CSV every row the typed reader
+/// would reject. With `cache`, a CSV also gets its Parquet copy there: when the copy for
+/// this checksum exists the rows are not read again (they were checked when it was made),
+/// else the returned copy is still to be written ([`super::csv_cache::Copy::make`]).
 ///
 /// # Errors
 /// The dirty rows (up to [`csv_check::SHOWN_PROBLEMS`], plus a count), or an I/O error,
 /// as diagnostics.
-pub async fn ingest(source: &ResolvedSource) -> Result<InputRecord, Vec<Diagnostic>> {
+pub async fn ingest(
+    source: &ResolvedSource,
+    cache: Option<&super::csv_cache::CsvCache>,
+) -> Result<(InputRecord, Option<super::csv_cache::Copy>), Vec<Diagnostic>> {
+    let record = |report: &IngestReport, rows: Option<u64>| InputRecord {
+        table: source.spec.name.clone(),
+        location: source.display.clone(),
+        format: source.format.as_str().to_string(),
+        bytes: report.bytes,
+        sha256: report.sha256.clone(),
+        rows,
+    };
+    let cache = cache.filter(|_| source.format == DataFormat::Csv);
+    if let Some(cache) = cache {
+        // A CSV whose Parquet copy exists was read, checked and converted before: its
+        // checksum is all there is to compute.
+        let hashed = read_input(source, false).await?;
+        let copy = cache.copy_of(source, &hashed.sha256);
+        if let Some(rows) = copy.rows() {
+            return Ok((record(&hashed, Some(rows)), Some(copy)));
+        }
+    }
+    let report = read_input(source, true).await?;
+    if report.bad_rows > 0 {
+        let mut problems = report.problems;
+        let shown = problems.len() as u64;
+        let summary = Diagnostic::new(
+            "csv::dirty-file",
+            format!(
+                "source `{}`: {} of {} rows cannot be read as declared{}",
+                source.spec.name,
+                report.bad_rows,
+                report.rows,
+                if report.bad_rows > shown { format!(" ({shown} shown above)") } else { String::new() }
+            ),
+        )
+        .with_hint("nothing was computed from this file; fix these rows in the export and run again");
+        problems.push(Diagnostic { source: Some(SourceText::new(source.display.clone(), "")), ..summary });
+        return Err(problems);
+    }
+    let copy = cache.map(|c| c.copy_of(source, &report.sha256));
+    Ok((record(&report, (source.format == DataFormat::Csv).then_some(report.rows)), copy))
+}
+
+/// Reads the source's file once: checksum and size, and with `check_rows` (for CSV) every
+/// row the typed reader would reject.
+async fn read_input(source: &ResolvedSource, check_rows: bool) -> Result<IngestReport, Vec<Diagnostic>> {
     let io_err = |e: String| {
         vec![
             Diagnostic::new(
@@ -312,7 +360,8 @@ pub async fn ingest(source: &ResolvedSource) -> Result<InputRecord, Vec<Diagnost
             .with_hint("check that the file is readable and complete, then run again"),
         ]
     };
-    let csv = (source.format == DataFormat::Csv).then(|| (source.spec.csv.clone(), source.schema.clone()));
+    let csv =
+        (check_rows && source.format == DataFormat::Csv).then(|| (source.spec.csv.clone(), source.schema.clone()));
     let name = source.display.clone();
     let report: IngestReport = if source.url.scheme() == "file" {
         let path = source.url.to_file_path().map_err(|()| io_err("not a local path".into()))?;
@@ -341,29 +390,5 @@ pub async fn ingest(source: &ResolvedSource) -> Result<InputRecord, Vec<Diagnost
         .map_err(|e| io_err(e.to_string()))?
         .map_err(|e| io_err(e.to_string()))?
     };
-    if report.bad_rows > 0 {
-        let mut problems = report.problems;
-        let shown = problems.len() as u64;
-        let summary = Diagnostic::new(
-            "csv::dirty-file",
-            format!(
-                "source `{}`: {} of {} rows cannot be read as declared{}",
-                source.spec.name,
-                report.bad_rows,
-                report.rows,
-                if report.bad_rows > shown { format!(" ({shown} shown above)") } else { String::new() }
-            ),
-        )
-        .with_hint("nothing was computed from this file; fix these rows in the export and run again");
-        problems.push(Diagnostic { source: Some(SourceText::new(source.display.clone(), "")), ..summary });
-        return Err(problems);
-    }
-    Ok(InputRecord {
-        table: source.spec.name.clone(),
-        location: source.display.clone(),
-        format: source.format.as_str().to_string(),
-        bytes: report.bytes,
-        sha256: report.sha256,
-        rows: (source.format == DataFormat::Csv).then_some(report.rows),
-    })
+    Ok(report)
 }

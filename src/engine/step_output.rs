@@ -1,7 +1,7 @@
 //! Where a step's result is kept until the run ends.
 //!
 //! Without `engine.memory_limit` every result stays in memory, as a one-partition table.
-//! With a limit, step results may hold at most half of it, reserved from the same memory
+//! With a limit, step results may hold at most a quarter of it, reserved from the same memory
 //! pool the spilling operators use. A result that would go over is streamed, in order, to
 //! an Arrow IPC file in the spill folder and read back from there, one partition, so that a
 //! step's `ORDER BY` still holds for what reads it.
@@ -104,6 +104,9 @@ pub fn declared_order(plan: &Arc<dyn ExecutionPlan>) -> Vec<SortExpr> {
     out
 }
 
+/// A step result being written to the spill folder.
+type Spilling = (Arc<dyn datafusion::execution::SpillFile>, FileWriter<BufWriter<File>>);
+
 /// Drains `stream` into memory, or into a spill file once `budget` says no. The table
 /// declares `order` (see [`declared_order`]).
 pub async fn keep(
@@ -116,7 +119,7 @@ pub async fn keep(
     let mut held: Vec<RecordBatch> = Vec::new();
     let mut held_bytes = 0usize;
     let mut rows = 0u64;
-    let mut writer: Option<(Arc<dyn datafusion::execution::SpillFile>, FileWriter<BufWriter<File>>)> = None;
+    let mut writer: Option<Spilling> = None;
     while let Some(batch) = stream.next().await {
         let batch = batch?;
         rows += batch.num_rows() as u64;

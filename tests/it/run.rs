@@ -281,3 +281,78 @@ async fn findings_of_the_sample_month_read_as_golden() {
     let findings: serde_json::Value = serde_json::from_str(&read(dir.join("findings.json"))).unwrap();
     insta::assert_json_snapshot!(findings);
 }
+
+/// Runs the euro fixture pipeline on `data` with its CSV copies in `cache`; returns the
+/// outcome and the phases it went through.
+async fn run_cached(data: &Path, cache: &Path, out: &Path) -> (RunOutcome, Vec<String>) {
+    let mut ws = workspace("euro", out);
+    ws.data_root = sextant::config::Root::Local(data.to_path_buf());
+    ws.engine.csv_cache = Some(cache.to_path_buf());
+    let pipeline = sextant::spec::load(Path::new("tests/fixtures/pipelines/euro.yaml")).unwrap();
+    let period = Period::parse("2026-10", Grain::Month, FiscalYearStart::CALENDAR, clock().today("UTC")).unwrap();
+    let phases = std::sync::Mutex::new(Vec::new());
+    let on_event = |e: sextant::run::RunEvent<'_>| {
+        if let sextant::run::RunEvent::Phase(p) = e {
+            phases.lock().unwrap().push(p.to_string());
+        }
+    };
+    let outcome = run_pipeline(&ws, Arc::new(pipeline), period, &clock(), &on_event).await.unwrap();
+    (outcome, phases.into_inner().unwrap())
+}
+
+fn copies(cache: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(cache)
+        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// engine.csv_cache: a clean CSV is parsed once into a Parquet copy keyed by its checksum;
+/// the next run reads the copy and gives the same figures; a changed file gets a new copy
+/// (the old one goes); a dirty file gets none.
+#[tokio::test]
+async fn a_csv_input_is_parsed_once_into_a_parquet_copy_keyed_by_its_checksum() {
+    const WRITING: &str = "writing Parquet copies of CSV inputs";
+    let data = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let orders = data.path().join("orders.csv");
+    std::fs::copy(crate::common::repo().join("tests/fixtures/euro/orders.csv"), &orders).unwrap();
+
+    let out1 = tempfile::tempdir().unwrap();
+    let (outcome, phases) = run_cached(data.path(), cache.path(), out1.path()).await;
+    let RunOutcome::Succeeded(first) = outcome else { panic!("first run failed: {outcome:?}") };
+    assert!(phases.iter().any(|p| p == WRITING), "{phases:?}");
+    let made = copies(cache.path());
+    assert_eq!(made.len(), 1, "{made:?}");
+    let sha = &first.inputs[0].sha256;
+    assert!(made[0].contains(&format!("-orders-{}-", &sha[..16])) && made[0].ends_with(".parquet"), "{made:?}");
+    let table = |out: &Path| read(out.join("euro_fixture/2026-10/tables/month_orders.csv"));
+    assert_eq!(table(out1.path()), EURO_MONTH);
+
+    let out2 = tempfile::tempdir().unwrap();
+    let (outcome, phases) = run_cached(data.path(), cache.path(), out2.path()).await;
+    let RunOutcome::Succeeded(second) = outcome else { panic!("second run failed: {outcome:?}") };
+    assert!(!phases.iter().any(|p| p == WRITING), "the copy was made again: {phases:?}");
+    assert_eq!(copies(cache.path()), made);
+    assert_eq!(table(out2.path()), EURO_MONTH);
+    assert_eq!(read(out2.path().join("euro_fixture/2026-10/tables/summary.csv")), EURO_SUMMARY);
+    assert_eq!(second.inputs, first.inputs, "same checksum, size and row count");
+
+    std::fs::write(&orders, format!("{}O5;20/10/2026;C3;2.25\n", read(&orders))).unwrap();
+    let out3 = tempfile::tempdir().unwrap();
+    let (outcome, phases) = run_cached(data.path(), cache.path(), out3.path()).await;
+    let RunOutcome::Succeeded(third) = outcome else { panic!("third run failed: {outcome:?}") };
+    assert!(phases.iter().any(|p| p == WRITING));
+    let remade = copies(cache.path());
+    assert_eq!(remade.len(), 1, "the old copy is deleted: {remade:?}");
+    assert_ne!(remade, made);
+    assert_eq!(third.inputs[0].rows, Some(5));
+    assert!(table(out3.path()).contains("O5,2026-10-20,C3,2.25"), "{}", table(out3.path()));
+
+    std::fs::write(&orders, format!("{}O6;not a date;C3;1.00\n", read(&orders))).unwrap();
+    let out4 = tempfile::tempdir().unwrap();
+    let (outcome, _) = run_cached(data.path(), cache.path(), out4.path()).await;
+    assert!(matches!(outcome, RunOutcome::Failed(..)), "{outcome:?}");
+    assert_eq!(copies(cache.path()), remade, "no copy of a dirty file");
+}
