@@ -8,8 +8,13 @@ For each scale (order lines): generates the contract's tables as Parquet with
 and prints the ratio sextant (SQL to PDF) / DuckDB (SQL alone). Step row counts of the
 two engines are compared, so that both did the same work.
 
-    python3 benches/monthly_review.py                  # 1M and 10M, writes BENCHMARKS.md
-    python3 benches/monthly_review.py --scales 50M --memory-limit 2GB --no-write
+Two more measurements follow: the review at 50M order lines under `engine.memory_limit:
+2GB` (it must complete by spilling, with its peak RSS near the limit), and the review on
+the 10M data as CSV, run twice: the first run parses each CSV and writes its Parquet copy
+(`engine.csv_cache`), the second reads the copies.
+
+    python3 benches/monthly_review.py                  # all of it, writes BENCHMARKS.md (~10 min)
+    python3 benches/monthly_review.py --scales 1M --limited none --csv none --no-write
     python3 benches/monthly_review.py --smoke          # CI: 20k lines, debug build, no file written
 
 Data is cached in ~/.cache/sextant-bench (SEXTANT_BENCH_CACHE), the release build in
@@ -38,7 +43,7 @@ MONTHS = 24
 LINES_PER_CUSTOMER = 10_574 / 300
 SCALES = {"20k": 20_000, "1M": 1_000_000, "10M": 10_000_000, "50M": 50_000_000}
 PHASES = [
-    ("registering sources", ["registering sources", "reading inputs"]),
+    ("reading inputs", ["registering sources", "reading inputs", "writing Parquet copies"]),
     ("checks", ["checking sources", "checking results"]),
     ("SQL steps", ["running steps"]),
     ("KPI evaluation", ["evaluating KPIs"]),
@@ -64,9 +69,9 @@ def build(debug):
     return binary
 
 
-def ensure_data(binary, scale):
+def ensure_data(binary, scale, fmt="parquet"):
     lines = SCALES[scale]
-    folder = CACHE / f"orders-{scale}"
+    folder = CACHE / (f"orders-{scale}" if fmt == "parquet" else f"orders-{scale}-{fmt}")
     done = folder / ".complete"
     if done.exists():
         return folder, json.loads(done.read_text())
@@ -75,7 +80,7 @@ def ensure_data(binary, scale):
     shutil.rmtree(folder, ignore_errors=True)
     out = subprocess.run(
         [binary, "sample", "--out", folder, "--customers", str(customers), "--months", str(MONTHS),
-         "--end", PERIOD, "--format", "parquet"],
+         "--end", PERIOD, "--format", fmt],
         cwd=REPO, check=True, capture_output=True, text=True,
     ).stdout
     rows = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+) rows", out, re.M)}
@@ -83,7 +88,7 @@ def ensure_data(binary, scale):
     return folder, rows
 
 
-def run_sextant(binary, data, workdir, memory_limit, spill_dir):
+def run_sextant(binary, data, workdir, memory_limit, spill_dir, csv_cache=None):
     """One run of the monthly review: (timings, wall seconds, peak RSS bytes, run.json)."""
     ws = Path(workdir) / "ws"
     (ws / "config").mkdir(parents=True, exist_ok=True)
@@ -94,10 +99,12 @@ def run_sextant(binary, data, workdir, memory_limit, spill_dir):
             link.symlink_to(REPO / "pipelines" / item)
     if not (ws / "report-templates").exists():
         (ws / "report-templates").symlink_to(REPO / "report-templates")
-    config = f"data_root: {data}\noutput_root: {ws / 'out'}\ntimezone: Asia/Shanghai\nlocale: en\n"
+    config = f"data_root: {data}\noutput_root: {ws / 'out'}\ntimezone: Asia/Shanghai\nlocale: en\nengine:\n"
+    config += f"  csv_cache: {csv_cache or 'off'}\n"
     if memory_limit:
-        config += f"engine:\n  memory_limit: {memory_limit}\n  spill_dir: {spill_dir}\n"
+        config += f"  memory_limit: {memory_limit}\n  spill_dir: {spill_dir}\n"
     (ws / "config" / "sextant.yaml").write_text(config)
+    shutil.rmtree(ws / "out", ignore_errors=True)
     timings = Path(workdir) / "timings.json"
     errors = Path(workdir) / "stderr.txt"
     started = time.perf_counter()
@@ -227,21 +234,25 @@ def gib(b):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scales", default="1M,10M", help="comma-separated: " + ", ".join(SCALES))
-    ap.add_argument("--memory-limit", help="engine.memory_limit for sextant, e.g. 2GB")
+    ap.add_argument("--scales", default="1M,10M", help="beside DuckDB; comma-separated: " + ", ".join(SCALES))
+    ap.add_argument("--limited", default="50M", help="the scale run under --memory-limit, or `none`")
+    ap.add_argument("--memory-limit", default="2GB", help="engine.memory_limit of that run")
+    ap.add_argument("--csv", default="10M", help="the scale run twice from CSV files, or `none`")
     ap.add_argument("--smoke", action="store_true", help="20k lines with the debug build; checks, writes nothing")
-    ap.add_argument("--no-write", action="store_true", help="print the table, do not write BENCHMARKS.md")
+    ap.add_argument("--no-write", action="store_true", help="print the tables, do not write BENCHMARKS.md")
     ap.add_argument("--binary", help="use this sextant binary instead of building one")
     args = ap.parse_args()
-    scales = ["20k"] if args.smoke else args.scales.split(",")
+    scales = ["20k"] if args.smoke else [s for s in args.scales.split(",") if s and s != "none"]
+    limited = "20k" if args.smoke else (None if args.limited == "none" else args.limited)
+    csv = "20k" if args.smoke else (None if args.csv == "none" else args.csv)
     binary = Path(args.binary) if args.binary else build(debug=args.smoke)
     cores, mem, cpu = machine()
+    spill = CACHE / "spill"
     results = []
     for scale in scales:
         data, rows = ensure_data(binary, scale)
-        spill = CACHE / "spill"
         log(f"{scale}: sextant run monthly_review ({rows.get('orders')} order lines)")
-        timings, wall, rss, manifest = timed_run(binary, data, args.memory_limit, spill)
+        timings, wall, rss, manifest = timed_run(binary, data, None, spill)
         log(f"{scale}: sextant {wall:.2f} s, peak RSS {gib(rss)}; DuckDB on the same SQL")
         duck, counts = run_duckdb(binary, data, cores)
         ours = {s["name"]: s["rows"] for s in manifest["steps"]}
@@ -250,37 +261,86 @@ def main():
             raise SystemExit(f"sextant and DuckDB disagree on step row counts: {differ}")
         results.append((scale, rows.get("orders"), phase_seconds(timings), wall, rss, duck))
         log(f"{scale}: DuckDB {duck:.2f} s; ratio {wall / duck:.2f}")
-    table = render(results, cores, mem, cpu, args.memory_limit, "Debug" if args.smoke else "Release")
+    bounded = None
+    if limited:
+        data, rows = ensure_data(binary, limited)
+        log(f"{limited}: sextant run monthly_review under engine.memory_limit {args.memory_limit}")
+        timings, wall, rss, _ = timed_run(binary, data, args.memory_limit, spill)
+        bounded = (limited, rows.get("orders"), phase_seconds(timings), wall, rss, args.memory_limit)
+        log(f"{limited}: sextant {wall:.2f} s, peak RSS {gib(rss)}")
+    from_csv = []
+    if csv:
+        data, rows = ensure_data(binary, csv, "csv")
+        with tempfile.TemporaryDirectory(prefix="sextant-bench-csv-") as tmp:
+            for label in ["first run: parses, writes the copies", "second run: reads the copies"]:
+                log(f"{csv} as CSV, {label}")
+                timings, wall, rss, _ = run_sextant(binary, data, tmp, None, spill, Path(tmp) / "csv-cache")
+                from_csv.append((label, rows.get("orders"), phase_seconds(timings), wall, rss))
+                log(f"{csv} as CSV: {wall:.2f} s")
+    table = render(results, bounded, from_csv, cores, mem, cpu, "Debug" if args.smoke else "Release")
     print(table)
     if not (args.smoke or args.no_write):
         (REPO / "BENCHMARKS.md").write_text(table)
         log("wrote BENCHMARKS.md")
 
 
-def render(results, cores, mem, cpu, memory_limit, build="Release"):
+def phase_cells(phases):
+    return [f"{phases[name]:.2f} s" for name, _ in PHASES]
+
+
+def render(results, bounded, from_csv, cores, mem, cpu, build="Release"):
     today = datetime.date.today().isoformat()
+    head = " | ".join(name for name, _ in PHASES)
     lines = [
         "# Benchmarks",
         "",
         f"Produced by `python3 benches/monthly_review.py` on {today}: {cores} cores, {gib(mem)} of memory"
-        + (f" ({cpu})" if cpu else "") + f". {build} build; data from `sextant sample --format parquet`, "
-        f"{MONTHS} months ending {PERIOD}; the monthly review of {PERIOD}, SQL to PDF."
-        + (f" `engine.memory_limit: {memory_limit}`." if memory_limit else ""),
-        "",
-        "DuckDB runs the same SQL (the steps, materialised, the checks and the KPI queries, from "
-        "`sextant sql`) on the same Parquet files, with as many threads as cores. It renders nothing, "
-        "so the ratio compares sextant's whole review with DuckDB's SQL alone.",
-        "",
-        "| order lines | " + " | ".join(name for name, _ in PHASES) + " | sextant total | peak RSS | DuckDB SQL | ratio |",
-        "|---:|" + "---:|" * (len(PHASES) + 4),
+        + (f" ({cpu})" if cpu else "") + f". {build} build; data from `sextant sample`, "
+        f"{MONTHS} months ending {PERIOD}; the monthly review of {PERIOD}, SQL to PDF.",
     ]
-    for scale, orders, phases, wall, rss, duck in results:
-        cells = [f"{orders:,}"] + [f"{phases[name]:.2f} s" for name, _ in PHASES]
-        cells += [f"{wall:.2f} s", gib(rss), f"{duck:.2f} s", f"{wall / duck:.2f}"]
-        lines.append("| " + " | ".join(cells) + " |")
-    if len(results) > 1:
-        (s1, o1, _, w1, _, _), (s2, o2, _, w2, _, _) = results[0], results[-1]
-        lines += ["", f"Growth: {o2 / o1:.1f}× the order lines cost {w2 / w1:.1f}× the time ({s1} → {s2})."]
+    if results:
+        lines += [
+            "",
+            "## Beside DuckDB",
+            "",
+            "DuckDB runs the same SQL (the steps, materialised, the checks and the KPI queries, from "
+            "`sextant sql`) on the same Parquet files, with as many threads as cores. It renders nothing, "
+            "so the ratio compares sextant's whole review with DuckDB's SQL alone.",
+            "",
+            f"| order lines | {head} | sextant total | peak RSS | DuckDB SQL | ratio |",
+            "|---:|" + "---:|" * (len(PHASES) + 4),
+        ]
+        for scale, orders, phases, wall, rss, duck in results:
+            cells = [f"{orders:,}"] + phase_cells(phases) + [f"{wall:.2f} s", gib(rss), f"{duck:.2f} s", f"{wall / duck:.2f}"]
+            lines.append("| " + " | ".join(cells) + " |")
+        if len(results) > 1:
+            (s1, o1, _, w1, _, _), (s2, o2, _, w2, _, _) = results[0], results[-1]
+            lines += ["", f"Growth: {o2 / o1:.1f}× the order lines cost {w2 / w1:.1f}× the time ({s1} → {s2})."]
+    if bounded:
+        scale, orders, phases, wall, rss, limit = bounded
+        lines += [
+            "",
+            f"## Within `engine.memory_limit: {limit}`",
+            "",
+            f"Parquet, {orders:,} order lines; the spill folder and step results over the budget go to disk.",
+            "",
+            f"| order lines | {head} | sextant total | peak RSS | limit |",
+            "|---:|" + "---:|" * (len(PHASES) + 3),
+            "| " + " | ".join([f"{orders:,}"] + phase_cells(phases) + [f"{wall:.2f} s", gib(rss), limit]) + " |",
+        ]
+    if from_csv:
+        lines += [
+            "",
+            "## From CSV (`engine.csv_cache`)",
+            "",
+            "The same data as CSV files, with a fresh copy folder: the first run checks and parses every "
+            "CSV and writes its Parquet copy, the second finds the copies by checksum and reads them.",
+            "",
+            f"| run | order lines | {head} | sextant total | peak RSS |",
+            "|---|---:|" + "---:|" * (len(PHASES) + 2),
+        ]
+        for label, orders, phases, wall, rss in from_csv:
+            lines.append("| " + " | ".join([label, f"{orders:,}"] + phase_cells(phases) + [f"{wall:.2f} s", gib(rss)]) + " |")
     return "\n".join(lines) + "\n"
 
 

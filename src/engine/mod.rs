@@ -419,9 +419,16 @@ impl Engine {
         let plan = df.create_physical_plan().await.map_err(fail)?;
         let schema = plan.schema();
         let order = step_output::declared_order(&plan);
-        let stream = datafusion::physical_plan::execute_stream(plan, Arc::new(task)).map_err(fail)?;
+        let stream = datafusion::physical_plan::execute_stream(Arc::clone(&plan), Arc::new(task)).map_err(fail)?;
         let kept =
             step_output::keep(&self.ctx, schema, stream, order, self.step_budget.as_ref()).await.map_err(fail)?;
+        // EXPLAIN ANALYZE of every step: RUST_LOG=sextant::plans=debug.
+        tracing::debug!(
+            target: "sextant::plans",
+            "step `{}`, plan with metrics:\n{}",
+            step.name,
+            datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(plan.as_ref()).indent(true)
+        );
         let rows = kept.rows;
         self.ctx.register_table(step.name.as_str(), kept.table).map_err(fail)?;
         tracing::debug!(step = %step.name, rows, on_disk = kept.on_disk, "step done");
