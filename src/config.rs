@@ -396,6 +396,22 @@ mod tests {
     }
 
     #[test]
+    fn engine_settings_and_the_csv_cache_folder() {
+        let ws = |text: &str| {
+            Workspace::from_str(Path::new("/w"), Path::new("c.yaml"), text, &Overrides::default(), &env).unwrap().engine
+        };
+        let default = ws("");
+        assert_eq!(default.csv_cache, Some(PathBuf::from("/w/.sextant/csv-cache")));
+        assert_eq!(default.memory_limit, None);
+        let set = ws("engine:\n  memory_limit: 1.5GB\n  spill_dir: spill\n  csv_cache: /var/cache/csv\n");
+        assert_eq!(set.memory_limit, Some(3 << 29));
+        assert_eq!(set.spill_dir, Some(PathBuf::from("/w/spill")));
+        assert_eq!(set.csv_cache, Some(PathBuf::from("/var/cache/csv")));
+        assert_eq!(ws("engine:\n  csv_cache: off\n").csv_cache, None);
+        assert_eq!(ws("engine:\n  csv_cache: cache\n").csv_cache, Some(PathBuf::from("/w/cache")));
+    }
+
+    #[test]
     fn unset_variable_points_at_its_place() {
         let text = "data_root: data\noutput_root: s3://${NOPE}/x\n";
         let errs =
