@@ -197,11 +197,11 @@ async fn execute(
     }
     let mut usable = Vec::new();
     for copy in copies {
-        if copy.rows().is_none() {
-            if let Err(e) = copy.make(engine.context()).await {
-                tracing::warn!("no Parquet copy of a CSV input ({}): {e}", copy.path().display());
-                continue;
-            }
+        if copy.rows().is_none()
+            && let Err(e) = copy.make(engine.context()).await
+        {
+            tracing::warn!("no Parquet copy of a CSV input ({}): {e}", copy.path().display());
+            continue;
         }
         copy.register(engine.context()).await.map_err(|d| vec![d])?;
         usable.push(copy);
