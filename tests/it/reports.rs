@@ -220,6 +220,18 @@ async fn a_cut_table_says_how_many_rows_it_shows_and_where_the_rest_are() {
         let kinds: Vec<bool> = rows.iter().map(|r| r.contains(decline)).collect();
         assert_eq!(kinds.iter().filter(|d| **d).count(), declines.min(25), "{locale}");
         assert!(kinds.windows(2).all(|w| w[0] || !w[1]), "{locale}: a decline is listed after a usage drop");
+        // Within a kind, the largest 12-month revenue first (the fourth cell, money).
+        let revenue: Vec<i64> = rows
+            .iter()
+            .map(|r| {
+                let cell = r.split("<td").nth(4).and_then(|c| c.split('>').nth(1)).unwrap_or_default();
+                cell.trim_end_matches("</td").replace(',', "").parse().unwrap_or(-1)
+            })
+            .collect();
+        assert!(revenue.iter().all(|v| *v >= 0), "{locale}: revenue cells {revenue:?}");
+        for (pair, kind) in revenue.windows(2).zip(kinds.windows(2)) {
+            assert!(kind[0] != kind[1] || pair[0] >= pair[1], "{locale}: not by revenue: {revenue:?}");
+        }
         let text = tool("pdftotext", &[], &dir.join(format!("monthly_review.{locale}.pdf")));
         let text = std::fs::read_to_string(dir.join(format!("monthly_review.{locale}.txt"))).unwrap_or(text);
         assert!(text.replace('\n', " ").contains(note.as_str()), "{locale}: no note in the PDF's text");
