@@ -6,8 +6,8 @@
 //! declared types, to `<csv_cache>/<location>-<table>-<checksum>-<spec>.parquet`, and the
 //! source is read from that copy. The next run that finds the same checksum (and the same
 //! declared types and CSV options, and sextant version) reads only the checksum and then the
-//! copy. A changed file gets a new copy and the old one is deleted. The folder can be
-//! deleted at any time.
+//! copy. A changed file gets a new copy; the copy of its earlier version is deleted then,
+//! once it is an hour old. The folder can be deleted at any time.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -33,10 +33,17 @@ pub struct CsvCache {
 #[derive(Debug, Clone)]
 pub struct Copy {
     path: PathBuf,
-    /// `<location>-<table>-`: the prefix every copy of this input shares.
+    /// `<location>-<table>-`: the prefix every version of this input's copy shares.
     prefix: String,
+    /// `-<spec>.parquet`: the end they share when read with the same declared types (another
+    /// pipeline may declare other types for the same file; its copies are left alone).
+    suffix: String,
     table: String,
 }
+
+/// An earlier version's copy is deleted only once it is this old, so that a run still
+/// reading it (the file changed while it ran) keeps it to the end.
+const KEEP_EARLIER_VERSIONS: std::time::Duration = std::time::Duration::from_secs(3600);
 
 fn short_hash(text: &str, len: usize) -> String {
     let mut h = hex::encode(Sha256::digest(text.as_bytes()));
@@ -56,8 +63,9 @@ impl CsvCache {
         let spec =
             short_hash(&format!("{}|{:?}|{:?}", env!("CARGO_PKG_VERSION"), source.schema.fields(), source.spec.csv), 8);
         let prefix = format!("{location}-{}-", source.spec.name);
-        let path = self.dir.join(format!("{prefix}{}-{spec}.parquet", &sha256[..sha256.len().min(16)]));
-        Copy { path, prefix, table: source.spec.name.clone() }
+        let suffix = format!("-{spec}.parquet");
+        let path = self.dir.join(format!("{prefix}{}{suffix}", &sha256[..sha256.len().min(16)]));
+        Copy { path, prefix, suffix, table: source.spec.name.clone() }
     }
 }
 
@@ -95,7 +103,9 @@ impl Copy {
         if let Ok(entries) = std::fs::read_dir(dir) {
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().to_string();
-                if name.starts_with(&self.prefix) && name.ends_with(".parquet") && e.path() != self.path {
+                let earlier = name.starts_with(&self.prefix) && name.ends_with(&self.suffix) && e.path() != self.path;
+                let age = e.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+                if earlier && age.is_some_and(|a| a >= KEEP_EARLIER_VERSIONS) {
                     let _ = std::fs::remove_file(e.path());
                 }
             }

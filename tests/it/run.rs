@@ -339,13 +339,27 @@ async fn a_csv_input_is_parsed_once_into_a_parquet_copy_keyed_by_its_checksum() 
     assert_eq!(read(out2.path().join("euro_fixture/2026-10/tables/summary.csv")), EURO_SUMMARY);
     assert_eq!(second.inputs, first.inputs, "same checksum, size and row count");
 
+    // A copy made less than an hour ago may still be read by a run in progress: it stays.
     std::fs::write(&orders, format!("{}O5;20/10/2026;C3;2.25\n", read(&orders))).unwrap();
+    let out_young = tempfile::tempdir().unwrap();
+    let (outcome, _) = run_cached(data.path(), cache.path(), out_young.path()).await;
+    assert!(matches!(outcome, RunOutcome::Succeeded(_)), "{outcome:?}");
+    assert_eq!(copies(cache.path()).len(), 2, "{:?}", copies(cache.path()));
+    std::fs::remove_file(cache.path().join(copies(cache.path()).into_iter().find(|c| !made.contains(c)).unwrap()))
+        .unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(cache.path().join(&made[0]))
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
     let out3 = tempfile::tempdir().unwrap();
     let (outcome, phases) = run_cached(data.path(), cache.path(), out3.path()).await;
     let RunOutcome::Succeeded(third) = outcome else { panic!("third run failed: {outcome:?}") };
     assert!(phases.iter().any(|p| p == WRITING));
     let remade = copies(cache.path());
-    assert_eq!(remade.len(), 1, "the old copy is deleted: {remade:?}");
+    assert_eq!(remade.len(), 1, "the old copy, two hours old, is deleted: {remade:?}");
     assert_ne!(remade, made);
     assert_eq!(third.inputs[0].rows, Some(5));
     assert!(table(out3.path()).contains("O5,2026-10-20,C3,2.25"), "{}", table(out3.path()));
