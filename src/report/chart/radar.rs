@@ -121,7 +121,11 @@ pub(super) fn render(svg: &mut Svg, canvas: &Canvas, axes: &[String], series: &[
                 Some(step) => format_tick(*value, step, AxisFormat::Number),
                 None => format_axis(*value, AxisFormat::Number),
             };
-            svg.text(centre.0 + 3.0, y + SMALL_FONT * 0.35 + 3.0, ring_font, &label);
+            // On a white backing, so the series' lines crossing the spoke do not run through it.
+            let baseline = y + SMALL_FONT * 0.35 + 3.0;
+            let w = text::width(&label, SMALL_FONT, false);
+            svg.rect(centre.0 + 1.5, baseline - SMALL_FONT * 0.9, w + 3.0, SMALL_FONT * 1.15, Some(WHITE), None);
+            svg.text(centre.0 + 3.0, baseline, ring_font, &label);
         }
         for (i, name) in axes.iter().enumerate() {
             let (cos, sin) = (angle(i).cos(), angle(i).sin());

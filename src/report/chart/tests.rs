@@ -699,3 +699,30 @@ fn a_flat_or_single_value_keeps_zero_in_view() {
     let labels = texts_in(&render(&spec, 480.0, 220.0), "labels");
     assert!(labels.iter().any(|t| t == "0") && labels.iter().any(|t| t == "3M"), "{labels:?}");
 }
+
+#[test]
+fn radar_ring_labels_sit_on_a_white_backing_that_covers_them() {
+    let svg = render(&radar(), 320.0, 260.0);
+    let labels = in_group(&svg, "labels");
+    let attr = |line: &str, name: &str| -> f64 {
+        let start = line.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+        line[start..].split('"').next().unwrap().parse().unwrap()
+    };
+    let mut backed = 0;
+    for pair in labels.windows(2) {
+        let (rect, text) = (pair[0], pair[1]);
+        if !(rect.starts_with("<rect") && text.starts_with("<text")) {
+            continue;
+        }
+        assert!(rect.contains("fill=\"#ffffff\""), "{rect}");
+        let (x, y, w, h) = (attr(rect, "x"), attr(rect, "y"), attr(rect, "width"), attr(rect, "height"));
+        let (tx, ty) = (attr(text, "x"), attr(text, "y"));
+        // The text starts inside the backing, its baseline near the bottom, its cap height inside.
+        assert!(x < tx && tx < x + w && ty <= y + h && ty - 5.5 >= y, "{rect} / {text}");
+        backed += 1;
+    }
+    // Ring labels are in the small font; axis names are larger.
+    let small = format!("font-size=\"{}\"", super::SMALL_FONT);
+    let rings = labels.iter().filter(|l| l.starts_with("<text") && l.contains(&small)).count();
+    assert!(backed >= 2 && backed == rings, "{backed} backings for {rings} ring labels:\n{}", labels.join("\n"));
+}
