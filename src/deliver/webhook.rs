@@ -83,6 +83,26 @@ pub(super) struct Summary {
     pub reports: Vec<ReportLink>,
 }
 
+/// Each KPI's figures beside its scorecard row's formatted text.
+fn kpi_summaries(kpis: &[crate::kpi::KpiResult], rows: &[ScorecardRow]) -> Vec<KpiSummary> {
+    kpis.iter()
+        .zip(rows)
+        .map(|(k, r)| KpiSummary {
+            id: k.id.clone(),
+            label: r.label.clone(),
+            unit: k.unit,
+            value: k.value,
+            target: k.target,
+            attainment: k.attainment,
+            status: k.status,
+            value_text: r.value.clone(),
+            target_text: r.target.clone(),
+            attainment_text: r.attainment.clone(),
+            status_label: r.status_label.clone(),
+        })
+        .collect()
+}
+
 /// The summary of `run` in `locale`.
 pub(super) fn summary(pipeline: &Pipeline, run: &PublishedRun<'_>, locale: Locale) -> Result<Summary, DeliverError> {
     let (kpis, findings) = run.results.as_ref().map_err(|m| DeliverError::Published { message: m.clone() })?;
@@ -100,23 +120,7 @@ pub(super) fn summary(pipeline: &Pipeline, run: &PublishedRun<'_>, locale: Local
         on_track: count(Tone::OnTrack),
         at_risk: count(Tone::AtRisk),
         off_track: count(Tone::OffTrack),
-        kpis: kpis
-            .iter()
-            .zip(&rows)
-            .map(|(k, r)| KpiSummary {
-                id: k.id.clone(),
-                label: r.label.clone(),
-                unit: k.unit,
-                value: k.value,
-                target: k.target,
-                attainment: k.attainment,
-                status: k.status,
-                value_text: r.value.clone(),
-                target_text: r.target.clone(),
-                attainment_text: r.attainment.clone(),
-                status_label: r.status_label.clone(),
-            })
-            .collect(),
+        kpis: kpi_summaries(kpis, &rows),
         findings: findings.iter().map(|f| if zh { f.zh_cn.clone() } else { f.en.clone() }).collect(),
         reports: run.report_links(pipeline, locale),
     })
@@ -542,23 +546,7 @@ mod tests {
             on_track: 1,
             at_risk: 1,
             off_track: 1,
-            kpis: k
-                .iter()
-                .zip(&rows)
-                .map(|(k, r)| KpiSummary {
-                    id: k.id.clone(),
-                    label: r.label.clone(),
-                    unit: k.unit,
-                    value: k.value,
-                    target: k.target,
-                    attainment: k.attainment,
-                    status: k.status,
-                    value_text: r.value.clone(),
-                    target_text: r.target.clone(),
-                    attainment_text: r.attainment.clone(),
-                    status_label: r.status_label.clone(),
-                })
-                .collect(),
+            kpis: kpi_summaries(&k, &rows),
             findings: findings().iter().map(|f| f.en.clone()).collect(),
             reports: links(),
         }
