@@ -39,6 +39,8 @@ pub struct Copy {
     /// pipeline may declare other types for the same file; its copies are left alone).
     suffix: String,
     table: String,
+    /// The copy's row count when it was looked up: `None` when it did not exist then.
+    found: Option<u64>,
 }
 
 /// An earlier version's copy is deleted only once it is this old, so that a run still
@@ -56,8 +58,9 @@ impl CsvCache {
         CsvCache { dir }
     }
 
-    /// Where the copy of `source` with content `sha256` is (or goes).
-    pub fn copy_of(&self, source: &ResolvedSource, sha256: &str) -> Copy {
+    /// Looks up the copy of `source` with content `sha256`: where it is (or goes), and
+    /// whether it exists.
+    pub fn find(&self, source: &ResolvedSource, sha256: &str) -> Copy {
         let location = short_hash(&source.display, 8);
         // The copy holds typed values: the declared types and CSV options are part of it.
         let spec =
@@ -65,8 +68,15 @@ impl CsvCache {
         let prefix = format!("{location}-{}-", source.spec.name);
         let suffix = format!("-{spec}.parquet");
         let path = self.dir.join(format!("{prefix}{}{suffix}", &sha256[..sha256.len().min(16)]));
-        Copy { path, prefix, suffix, table: source.spec.name.clone() }
+        let found = footer_rows(&path);
+        Copy { path, prefix, suffix, table: source.spec.name.clone(), found }
     }
+}
+
+/// The row count of the Parquet file at `path`, when it exists and is a whole Parquet file.
+fn footer_rows(path: &Path) -> Option<u64> {
+    let reader = SerializedFileReader::new(File::open(path).ok()?).ok()?;
+    u64::try_from(reader.metadata().file_metadata().num_rows()).ok()
 }
 
 impl Copy {
@@ -74,11 +84,9 @@ impl Copy {
         &self.path
     }
 
-    /// The copy's row count, when it exists and is a whole Parquet file.
+    /// The copy's row count when it was looked up; `None`: it is still to be made.
     pub fn rows(&self) -> Option<u64> {
-        let file = File::open(&self.path).ok()?;
-        let reader = SerializedFileReader::new(file).ok()?;
-        u64::try_from(reader.metadata().file_metadata().num_rows()).ok()
+        self.found
     }
 
     /// Writes the copy from the source's table as registered in `ctx` (the CSV read with

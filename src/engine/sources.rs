@@ -321,7 +321,7 @@ pub async fn ingest(
         // A CSV whose Parquet copy exists was read, checked and converted before: its
         // checksum is all there is to compute.
         let hashed = read_input(source, false).await?;
-        let copy = cache.copy_of(source, &hashed.sha256);
+        let copy = cache.find(source, &hashed.sha256);
         if let Some(rows) = copy.rows() {
             return Ok((record(&hashed, Some(rows)), Some(copy)));
         }
@@ -344,7 +344,7 @@ pub async fn ingest(
         problems.push(Diagnostic { source: Some(SourceText::new(source.display.clone(), "")), ..summary });
         return Err(problems);
     }
-    let copy = cache.map(|c| c.copy_of(source, &report.sha256));
+    let copy = cache.map(|c| c.find(source, &report.sha256));
     Ok((record(&report, (source.format == DataFormat::Csv).then_some(report.rows)), copy))
 }
 
