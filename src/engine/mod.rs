@@ -123,11 +123,10 @@ pub struct Engine {
     pipeline: Arc<Pipeline>,
     params: ParamValues,
     period: Period,
-    /// With `engine.memory_limit`: the share step results may hold in memory.
+    /// With `engine.memory_limit`: the share step results may hold in memory. Steps then
+    /// run one at a time, so that each query's sorts and joins get the whole budget to
+    /// spill within; without a limit every ready step runs at once.
     step_budget: Option<step_output::StepBudget>,
-    /// Steps run at once: all that are ready, or one at a time under a memory limit, so
-    /// that each query's sorts and joins get the whole budget to spill within.
-    parallel_steps: usize,
 }
 
 impl Engine {
@@ -177,8 +176,7 @@ impl Engine {
         let step_budget = settings
             .memory_limit
             .map(|limit| step_output::StepBudget::new(&ctx, usize::try_from(limit / 4).unwrap_or(usize::MAX)));
-        let parallel_steps = if settings.memory_limit.is_some() { 1 } else { usize::MAX };
-        Engine { ctx, pipeline, params, period: *period, step_budget, parallel_steps }
+        Engine { ctx, pipeline, params, period: *period, step_budget }
     }
 
     pub fn context(&self) -> &SessionContext {
@@ -377,11 +375,12 @@ impl Engine {
         let mut records: Vec<StepRecord> = Vec::new();
         let mut failures = Vec::new();
         let mut running = tokio::task::JoinSet::new();
+        let parallel = if self.step_budget.is_some() { 1 } else { usize::MAX };
         loop {
             if failures.is_empty() {
                 for step in &self.pipeline.steps {
                     let ready = deps.get(&step.name).is_some_and(|d| d.iter().all(|x| done.contains(x)));
-                    if ready && running.len() < self.parallel_steps && started.insert(step.name.clone()) {
+                    if ready && running.len() < parallel && started.insert(step.name.clone()) {
                         let engine = Arc::clone(self);
                         let step = step.clone();
                         running.spawn(async move { engine.run_step(&step).await });
