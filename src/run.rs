@@ -299,7 +299,7 @@ async fn execute(
         let fail = |msg: String| vec![Diagnostic::new("export::failed", msg).at(&e.file, e.place)];
         let df = engine.read_table(e.table.as_str()).await.map_err(|err| fail(err.to_string()))?;
         let (bytes, rows) = export::encode(&e.table, df, e.format).await.map_err(|err| fail(err.to_string()))?;
-        let path = format!("tables/{}.{}", e.file_name, e.format.extension());
+        let path = e.path();
         on_event(RunEvent::Export { path: &path, rows });
         manifest.outputs.push(OutputRecord {
             path: path.clone(),

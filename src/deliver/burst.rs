@@ -127,7 +127,7 @@ async fn read(run: &PublishedRun<'_>, pipeline: &Pipeline, table: &str) -> Resul
             ),
         });
     };
-    let path = format!("tables/{}.{}", export.file_name, export.format.extension());
+    let path = export.path();
     let bytes = run.file(&path).await?;
     match export.format {
         ExportFormat::Csv => parse_csv(&bytes, &path),

@@ -497,7 +497,7 @@ impl Compiler {
                             );
                         }
                         match exports.iter().find(|e| e.file_name == m.value) {
-                            Some(e) => Some(format!("tables/{}.{}", e.file_name, e.format.extension())),
+                            Some(e) => Some(e.path()),
                             None => {
                                 let names: Vec<&str> = exports.iter().map(|e| e.file_name.as_str()).collect();
                                 self.error(

@@ -368,6 +368,13 @@ pub struct ExportSpec {
     pub place: Place,
 }
 
+impl ExportSpec {
+    /// Where the export goes in a run's folder: `tables/<file_name>.<extension>`.
+    pub fn path(&self) -> String {
+        format!("tables/{}.{}", self.file_name, self.format.extension())
+    }
+}
+
 /// Reads and compiles the pipeline file at `path`.
 ///
 /// # Errors
